@@ -1,1 +1,35 @@
-export {};
+export type { Category, Evidence, Finding, Source } from "./finding.js";
+export { CATEGORIES, isCategory } from "./finding.js";
+export type { FieldLocation, GuestLocation, HostLocation, Location } from "./location.js";
+export {
+  fieldLocation,
+  formatLocation,
+  guestLocation,
+  hostLocation,
+} from "./location.js";
+export type { Observation } from "./observation.js";
+export { toFinding } from "./observation.js";
+export { shouldUseColor } from "./render/color.js";
+export { renderCsv } from "./render/csv.js";
+export { renderJson } from "./render/json.js";
+export { renderJsonLines } from "./render/jsonl.js";
+export type { SarifLevel } from "./render/sarif.js";
+export { renderSarif, sarifLevel } from "./render/sarif.js";
+export type { TextOptions } from "./render/text.js";
+export { renderText } from "./render/text.js";
+export type { ImageReport, ReportEnvelope, ReportError } from "./report.js";
+export {
+  buildImageReport,
+  envelopeMaxSeverity,
+  filterBySeverity,
+  maxSeverityOf,
+  sortFindings,
+} from "./report.js";
+export type { Severity } from "./severity.js";
+export {
+  compareSeverity,
+  isSeverity,
+  maxSeverity,
+  parseSeverity,
+  SEVERITIES,
+} from "./severity.js";

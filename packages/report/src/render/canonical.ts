@@ -1,0 +1,69 @@
+// Internal: rebuilds report objects with a fixed key order and no stray keys,
+// so every machine-readable renderer emits byte-identical output for equal
+// data regardless of how the caller assembled its objects.
+import type { Evidence, Finding, Source } from "../finding.js";
+import type { Location } from "../location.js";
+import type { ImageReport, ReportEnvelope, ReportError } from "../report.js";
+
+export function canonicalLocation(loc: Location): Location {
+  switch (loc.kind) {
+    case "field":
+      return loc.field === undefined
+        ? { kind: "field", structure: loc.structure }
+        : { kind: "field", structure: loc.structure, field: loc.field };
+    case "host": {
+      const out: Location = { kind: "host", offset: loc.offset };
+      if (loc.length !== undefined) out.length = loc.length;
+      if (loc.structure !== undefined) out.structure = loc.structure;
+      return out;
+    }
+    case "guest": {
+      const out: Location = { kind: "guest", offset: loc.offset };
+      if (loc.length !== undefined) out.length = loc.length;
+      return out;
+    }
+  }
+}
+
+export function canonicalEvidence(e: Evidence): Evidence {
+  const out: Evidence = { field: e.field, value: e.value };
+  if (e.location !== undefined) out.location = canonicalLocation(e.location);
+  return out;
+}
+
+export function canonicalSource(s: Source): Source {
+  const out: Source = { analyzer: s.analyzer, scope: s.scope };
+  if (s.version !== undefined) out.version = s.version;
+  return out;
+}
+
+export function canonicalFinding(f: Finding): Finding {
+  const out: Finding = {
+    category: f.category,
+    code: f.code,
+    note: f.note,
+    source: canonicalSource(f.source),
+    evidence: f.evidence.map(canonicalEvidence),
+  };
+  return f.severity === undefined ? out : { severity: f.severity, ...out };
+}
+
+export function canonicalError(e: ReportError | null | undefined): ReportError | null {
+  return e ? { code: e.code, message: e.message } : null;
+}
+
+export function canonicalImage(img: ImageReport): ImageReport {
+  return {
+    path: img.path,
+    findings: img.findings.map(canonicalFinding),
+    maxSeverity: img.maxSeverity ?? null,
+    error: canonicalError(img.error),
+  };
+}
+
+export function canonicalEnvelope(env: ReportEnvelope): ReportEnvelope {
+  return {
+    tool: { name: env.tool.name, version: env.tool.version },
+    images: env.images.map(canonicalImage),
+  };
+}

@@ -1,0 +1,16 @@
+import type { ReportEnvelope } from "../report.js";
+import { canonicalEnvelope } from "./canonical.js";
+
+/**
+ * Pretty JSON (2-space indent, trailing newline) with keys in a fixed order:
+ * the format described by `@x/report/schema/report.schema.json`. Findings are
+ * written in the order given; use {@link buildImageReport} to sort them.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(renderJson({ tool: { name: "qcow2-forensic", version: "0.1.0" }, images }));
+ * ```
+ */
+export function renderJson(envelope: ReportEnvelope): string {
+  return `${JSON.stringify(canonicalEnvelope(envelope), null, 2)}\n`;
+}
