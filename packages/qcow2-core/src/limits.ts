@@ -1,0 +1,32 @@
+/**
+ * Every bound the parser enforces on counts and sizes read from an image.
+ * Each value matches (or is looser than) a limit QEMU itself enforces, so no
+ * image QEMU accepts is refused, and a crafted image cannot make the parser
+ * allocate or loop without bound.
+ */
+export const LIMITS = {
+  /** QEMU QCOW_MAX_L1_SIZE is 32 MiB of entries (block/qcow2.h). */
+  maxL1Entries: (32 * 1024 * 1024) / 8,
+  /** QEMU QCOW_MAX_REFTABLE_SIZE is 8 MiB (block/qcow2.h). */
+  maxRefcountTableBytes: 8 * 1024 * 1024,
+  /** QEMU QCOW_MAX_SNAPSHOTS (block/qcow2.h). */
+  maxSnapshots: 65536,
+  /** QEMU QCOW_MAX_SNAPSHOTS_SIZE: the whole table fits in 64 MiB. */
+  maxSnapshotTableBytes: 64 * 1024 * 1024,
+  /** QEMU QCOW_MAX_SNAPSHOT_EXTRA_DATA. */
+  maxSnapshotExtraData: 1024,
+  /** Snapshot id and name strings are u16-sized; QEMU caps the name at 65535 too. */
+  maxSnapshotString: 65535,
+  /** Header extensions live in cluster 0 (≤ 2 MiB / 8 bytes each); 4096 is far above any real image. */
+  maxHeaderExtensions: 4096,
+  /** QEMU refuses backing file names over 1023 bytes (block/qcow2.c). */
+  maxBackingFileName: 1023,
+  /** QEMU's external data file name and backing format are bounded by the header cluster. */
+  maxExtensionString: 65536,
+  /** Feature name table entries are 48 bytes each inside cluster 0. */
+  maxFeatureNameEntries: (2 * 1024 * 1024) / 48,
+  /** Bytes of cluster 0 read to parse header extensions: MAX_CLUSTER_BITS = 21. */
+  maxHeaderClusterBytes: 2 * 1024 * 1024,
+  /** L2 tables kept in memory by one open image (each ≤ one cluster, ≤ 2 MiB). */
+  l2CacheEntries: 64,
+} as const;

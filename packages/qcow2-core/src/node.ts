@@ -1,0 +1,118 @@
+/**
+ * Node-only helpers: open evidence files read-only and inflate with
+ * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
+ */
+import { constants as fsConstants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { inflateRawSync, constants as zlibConstants } from "node:zlib";
+import { Qcow2Error } from "./errors.js";
+import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+import type { ByteSource } from "./source/byte-source.js";
+import type { Decompressor } from "./reader/decompress.js";
+import { fflateDecompressor } from "./reader/decompress.js";
+
+/** The flags every evidence file is opened with: read-only, never created or truncated. */
+export const EVIDENCE_OPEN_FLAGS = fsConstants.O_RDONLY;
+
+/** A {@link ByteSource} over a file opened read-only. */
+export interface FileSource extends ByteSource {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `path` read-only as a {@link ByteSource}. Directories, missing and
+ * unreadable files end in a typed `IO` error naming the path.
+ *
+ * @example
+ * ```ts
+ * const source = await openFileSource("evidence/disk.qcow2");
+ * try { console.log(await inspect(source)); } finally { await source.close(); }
+ * ```
+ */
+export async function openFileSource(path: string): Promise<FileSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, EVIDENCE_OPEN_FLAGS);
+  } catch (cause) {
+    throw new Qcow2Error("IO", describeOpenError(path, cause), { file: path, cause });
+  }
+  let size: number;
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) {
+      throw new Qcow2Error("IO", "is a directory, not an image file", { file: path });
+    }
+    size = stat.size;
+  } catch (cause) {
+    await handle.close().catch(() => undefined);
+    if (cause instanceof Qcow2Error) throw cause;
+    throw new Qcow2Error("IO", describeOpenError(path, cause), { file: path, cause });
+  }
+  let closed = false;
+  return {
+    path,
+    name: path,
+    size,
+    async read(position: number, length: number): Promise<Uint8Array> {
+      if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
+      const want = Math.max(0, Math.min(length, size - position));
+      const buffer = new Uint8Array(want);
+      let filled = 0;
+      while (filled < want) {
+        const { bytesRead } = await handle.read(buffer, filled, want - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === want ? buffer : buffer.subarray(0, filled);
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
+}
+
+function describeOpenError(path: string, cause: unknown): string {
+  const code = (cause as { code?: string } | null)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a directory, not an image file";
+  return `cannot open ${path}: ${cause instanceof Error ? cause.message : String(cause)}`;
+}
+
+/** Raw inflate through `node:zlib` (native, faster than the browser-safe default). */
+export const zlibDecompressor: Decompressor = {
+  inflateRaw(input: Uint8Array, outputSize: number): Uint8Array {
+    let out: Buffer;
+    try {
+      // SYNC_FLUSH tolerates a stream that is cut short, as QEMU does when its
+      // output buffer is already full.
+      out = inflateRawSync(input, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: outputSize });
+    } catch (e) {
+      // More output than one cluster: QEMU keeps the first cluster's worth.
+      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return fflateDecompressor.inflateRaw(input, outputSize);
+      throw e;
+    }
+    if (out.length !== outputSize) throw new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  },
+};
+
+/**
+ * Opens the image file at `path` read-only for reading its virtual disk.
+ * Close it with `image.close()`.
+ */
+export async function openImage(path: string, options: OpenImageOptions = {}): Promise<Qcow2Image> {
+  const source = await openFileSource(path);
+  try {
+    return await Qcow2Image.open(source, { decompressor: zlibDecompressor, ...options });
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+}
+
+/** A Node `Readable` over the virtual disk (back-pressure aware). */
+export { toNodeReadable } from "./reader/node-readable.js";

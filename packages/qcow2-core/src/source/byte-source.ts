@@ -1,0 +1,91 @@
+import { Qcow2Error } from "../errors.js";
+
+/**
+ * A random-access, read-only source of bytes: a local file, an in-memory
+ * buffer, a browser `Blob`. Every parser in this package reads through it, so
+ * the same code runs in Node and in a browser.
+ */
+export interface ByteSource {
+  /** Total length in bytes. */
+  readonly size: number;
+  /** A name for messages (a path, "memory", a Blob's name). */
+  readonly name: string;
+  /**
+   * Reads up to `length` bytes at `position`. Returns fewer only at end of
+   * source. Never throws for a range past the end: it returns what exists.
+   */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Releases the underlying handle; further reads fail. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Reads exactly `length` bytes or throws a typed `TRUNCATED` error naming the
+ * structure: a structure that ends past end-of-file is a finding, not a
+ * zero-filled buffer.
+ */
+export async function readExact(
+  source: ByteSource,
+  position: number,
+  length: number,
+  structure: string,
+): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new Qcow2Error("OUT_OF_RANGE", `${structure}: invalid range ${position}+${length}`, {
+      file: source.name,
+      field: structure,
+      value: position,
+    });
+  }
+  if (position + length > source.size) {
+    throw new Qcow2Error(
+      "TRUNCATED",
+      `${structure} at offset ${position} (+${length} bytes) extends past end of file (${source.size} bytes)`,
+      { file: source.name, field: structure, value: position, offset: position },
+    );
+  }
+  const bytes = await readSafely(source, position, length);
+  if (bytes.length < length) {
+    throw new Qcow2Error("TRUNCATED", `${structure}: short read at offset ${position}`, {
+      file: source.name,
+      field: structure,
+      offset: position,
+    });
+  }
+  return bytes;
+}
+
+/**
+ * Reads up to `length` bytes (fewer at end of file), turning any failure of
+ * the underlying source into a typed `IO` error.
+ */
+export async function readSafely(
+  source: ByteSource,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
+  try {
+    return await source.read(position, length);
+  } catch (cause) {
+    if (cause instanceof Qcow2Error) throw cause;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new Qcow2Error("IO", `read of ${length} bytes at offset ${position} failed: ${reason}`, {
+      file: source.name,
+      offset: position,
+      cause,
+    });
+  }
+}
+
+/**
+ * Reads exactly `length` bytes, zero-filling whatever lies past end of file —
+ * what QEMU's file driver returns for a read beyond EOF, so the reader shows
+ * the guest what QEMU would. Check and audit report such offsets separately.
+ */
+export async function readPadded(source: ByteSource, position: number, length: number): Promise<Uint8Array> {
+  const bytes = position >= source.size ? new Uint8Array(0) : await readSafely(source, position, length);
+  if (bytes.length === length) return bytes;
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(0, length));
+  return out;
+}

@@ -1,0 +1,41 @@
+import { type ByteSource, readSafely } from "./byte-source.js";
+
+/**
+ * Sequential reads through a window, for walking variable-length records
+ * (the snapshot table) without one read per field and without reading a
+ * whole table a crafted header claims is huge.
+ */
+export class SourceCursor {
+  private window: Uint8Array = new Uint8Array(0);
+  private windowStart = 0;
+
+  constructor(
+    private readonly source: ByteSource,
+    public position: number,
+    private readonly windowSize = 64 * 1024,
+  ) {}
+
+  /**
+   * Returns exactly `length` bytes at the cursor and advances, or `null` when
+   * the source ends first (the caller reports truncation).
+   */
+  async take(length: number): Promise<Uint8Array | null> {
+    if (this.position + length > this.source.size) return null;
+    const rel = this.position - this.windowStart;
+    if (rel < 0 || rel + length > this.window.length) {
+      const size = Math.max(length, this.windowSize);
+      this.window = await readSafely(this.source, this.position, size);
+      this.windowStart = this.position;
+      if (this.window.length < length) return null;
+    }
+    const at = this.position - this.windowStart;
+    this.position += length;
+    return this.window.subarray(at, at + length);
+  }
+
+  /** Advances without returning bytes; `false` when that passes the end. */
+  skip(length: number): boolean {
+    this.position += length;
+    return this.position <= this.source.size;
+  }
+}
