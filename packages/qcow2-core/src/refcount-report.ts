@@ -1,4 +1,5 @@
 import { Qcow2Error, isQcow2Error } from "./errors.js";
+import { INCOMPAT_EXTERNAL_DATA_FILE, hasFeature } from "./format/features.js";
 import { decodeL2Entry, l1EntryOffset } from "./format/l2-entry.js";
 import { type Qcow2Info, inspect } from "./inspect.js";
 import { L1Table } from "./reader/l1-table.js";
@@ -72,7 +73,7 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
   };
   const l1 = await L1Table.load(source, info.l1TableOffset, info.l1Size, clusterSize, "active");
   const l2Entries = clusterSize / 8;
-  const hasDataFile = info.externalDataFile !== null;
+  const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
   for (let i = 0; i < l1.size; i++) {
     const l2Offset = Number(l1EntryOffset(l1.entry(i)));
     if (l2Offset === 0 || l2Offset % clusterSize !== 0 || l2Offset >= source.size) continue;

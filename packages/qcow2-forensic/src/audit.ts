@@ -1,0 +1,104 @@
+import {
+  type ByteSource,
+  INCOMPAT_CORRUPT,
+  INCOMPAT_DIRTY,
+  INCOMPAT_EXTERNAL_DATA_FILE,
+  type Qcow2Info,
+  type Qcow2Snapshot,
+  type RefcountReport,
+  hasFeature,
+  inspect,
+  readSnapshots,
+  refcountReport,
+} from "@x/qcow2-core";
+import type { Qcow2Anomaly } from "./anomaly.js";
+
+/**
+ * Header-level anomalies of an image (the seed's `audit`). A clean image
+ * yields none.
+ *
+ * @example
+ * ```ts
+ * const anomalies = audit(await inspect(source));
+ * ```
+ */
+export function audit(info: Qcow2Info): Qcow2Anomaly[] {
+  const out: Qcow2Anomaly[] = [];
+  if (info.version === 1) out.push({ code: "QCOW2-QCOW1" });
+  if (info.backingFile !== null) {
+    out.push({
+      code: "QCOW2-BACKING-FILE",
+      name: info.backingFile.name,
+      format: info.backingFormat,
+      offset: info.backingFile.offset,
+      size: info.backingFile.size,
+    });
+  }
+  if (info.encryptionMethod !== 0) {
+    out.push({ code: "QCOW2-ENCRYPTED", method: info.encryptionMethod, methodName: methodName(info) });
+  }
+  if (info.snapshotCount > 0) out.push({ code: "QCOW2-INTERNAL-SNAPSHOTS", count: info.snapshotCount });
+  if (hasFeature(info.incompatibleFeatures, INCOMPAT_DIRTY)) out.push({ code: "QCOW2-DIRTY" });
+  if (hasFeature(info.incompatibleFeatures, INCOMPAT_CORRUPT)) out.push({ code: "QCOW2-CORRUPT" });
+  if (hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE)) {
+    out.push({ code: "QCOW2-EXTERNAL-DATA", dataFile: info.externalDataFile });
+  }
+  return out;
+}
+
+function methodName(info: Qcow2Info): string {
+  switch (info.encryption) {
+    case "aes":
+      return "AES";
+    case "luks":
+      return "LUKS";
+    default:
+      return "unknown";
+  }
+}
+
+/** One `QCOW2-SNAPSHOT` anomaly per snapshot, with its name and creation time. */
+export function auditSnapshots(snapshots: readonly Qcow2Snapshot[]): Qcow2Anomaly[] {
+  return snapshots.map((s) => ({
+    code: "QCOW2-SNAPSHOT",
+    id: s.id,
+    name: s.name,
+    dateSec: s.dateSec,
+    dateNsec: s.dateNsec,
+    vmStateSize: s.vmStateSize,
+    offset: s.offset,
+  }));
+}
+
+/** A `QCOW2-ORPHAN-CLUSTERS` anomaly when reachable clusters have refcount 0, else `null`. */
+export function auditOrphans(report: RefcountReport, clusterSize = 0): Qcow2Anomaly | null {
+  if (report.orphanClusters === 0) return null;
+  return {
+    code: "QCOW2-ORPHAN-CLUSTERS",
+    count: report.orphanClusters,
+    allocated: report.allocatedClusters,
+    orphans: report.orphans,
+    clusterSize,
+  };
+}
+
+/**
+ * Inspects and audits an image in one step: header anomalies, one finding
+ * per snapshot, and orphaned clusters. Malformed input is a thrown
+ * `Qcow2Error`, never an empty list.
+ *
+ * @example
+ * ```ts
+ * const anomalies = await auditImage(memorySource(bytes));
+ * ```
+ */
+export async function auditImage(source: ByteSource): Promise<Qcow2Anomaly[]> {
+  const info = await inspect(source);
+  const out = audit(info);
+  if (info.version === 1) return out;
+  const table = await readSnapshots(source, info);
+  out.push(...auditSnapshots(table.snapshots));
+  const orphans = auditOrphans(await refcountReport(source, info), info.clusterSize ?? 0);
+  if (orphans !== null) out.push(orphans);
+  return out;
+}
