@@ -1,0 +1,97 @@
+import { Option, type Command } from "commander";
+import { auditPath } from "@x/qcow2-forensic/node";
+import { toFindings } from "@x/qcow2-forensic";
+import {
+  type ImageReport,
+  type ReportEnvelope,
+  type Severity,
+  SEVERITIES,
+  buildImageReport,
+  compareSeverity,
+  filterBySeverity,
+  parseSeverity,
+  renderCsv,
+  renderJson,
+  renderJsonLines,
+  renderSarif,
+  renderText,
+  shouldUseColor,
+} from "@x/report";
+import { CliError, EXIT, describeError } from "../errors.js";
+import { type Io, TOOL } from "../context.js";
+
+const FORMATS = ["text", "json", "jsonl", "csv", "sarif"] as const;
+type Format = (typeof FORMATS)[number];
+
+interface AuditOptions {
+  format: Format;
+  failOn?: string;
+  minSeverity?: string;
+}
+
+function severityOption(value: string | undefined, flag: string): Severity | undefined {
+  if (value === undefined) return undefined;
+  const s = parseSeverity(value);
+  if (s === undefined) throw new CliError(`${flag}: '${value}' is not one of ${SEVERITIES.join(", ")}`, EXIT.usage);
+  return s;
+}
+
+/** Audits each image in turn; one unreadable image does not stop the rest. */
+export async function runAudit(paths: string[], options: AuditOptions, io: Io): Promise<number> {
+  const failOn = severityOption(options.failOn, "--fail-on");
+  const minSeverity = severityOption(options.minSeverity, "--min-severity");
+  const images: ImageReport[] = [];
+  for (const path of paths) {
+    try {
+      const findings = filterBySeverity(toFindings(await auditPath(path)), minSeverity);
+      images.push(buildImageReport(path, findings));
+    } catch (e) {
+      images.push(buildImageReport(path, [], describeError(e, path)));
+      io.stderr.write(`qcow2-forensic: ${describeError(e, path).message}\n`);
+    }
+  }
+  const envelope: ReportEnvelope = { tool: { name: TOOL.name, version: TOOL.version }, images };
+  io.stdout.write(render(envelope, options.format, io));
+  if (images.some((i) => i.error !== null)) return EXIT.unreadable;
+  if (failOn !== undefined && images.some((i) => i.maxSeverity !== null && compareSeverity(i.maxSeverity, failOn) >= 0)) {
+    return EXIT.findings;
+  }
+  return EXIT.ok;
+}
+
+function render(envelope: ReportEnvelope, format: Format, io: Io): string {
+  switch (format) {
+    case "json":
+      return renderJson(envelope);
+    case "jsonl":
+      return renderJsonLines(envelope);
+    case "csv":
+      return renderCsv(envelope);
+    case "sarif":
+      return renderSarif(envelope);
+    default:
+      return renderText(envelope, { color: shouldUseColor(io.stdout, io.env) });
+  }
+}
+
+export function registerAudit(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command("audit")
+    .description("grade each image's forensic anomalies (backing files, snapshots, encryption, dirty/corrupt flags, orphaned clusters)")
+    .argument("<image...>", "QCOW/QCOW2 image files (opened read-only)")
+    .addOption(new Option("-f, --format <format>", "output format").choices(FORMATS).default("text"))
+    .option("--fail-on <severity>", `exit 1 when a finding is at or above this severity (${SEVERITIES.join("|")})`)
+    .option("--min-severity <severity>", "only report findings at or above this severity")
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
+
+Examples:
+  $ qcow2-forensic audit evidence/disk.qcow2
+  $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2`,
+    )
+    .action(async (paths: string[], options: AuditOptions) => {
+      setExit(await runAudit(paths, options, io));
+    });
+}

@@ -1,0 +1,51 @@
+import type { Command } from "commander";
+import { toQemuImgInfo } from "@x/qcow2-core";
+import { type Io } from "../context.js";
+import { readImageFacts } from "../image-facts.js";
+import { renderInfoText } from "../views/info-text.js";
+import { EXIT } from "../errors.js";
+
+/** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
+export const EXTRA_INFO_KEY = "qcow2-forensic";
+
+export async function runInfo(path: string, options: { json?: boolean }, io: Io): Promise<number> {
+  const facts = await readImageFacts(path);
+  if (!options.json) {
+    io.stdout.write(renderInfoText(path, facts));
+    return EXIT.ok;
+  }
+  const { info, snapshots, bitmaps, actualSize } = facts;
+  const qemu = toQemuImgInfo(info, {
+    filename: path,
+    snapshots: snapshots.snapshots,
+    bitmaps: bitmaps.bitmaps,
+    bitmapsConsistent: bitmaps.consistent,
+    ...(actualSize === undefined ? {} : { actualSize }),
+  });
+  const extra = {
+    version: info.version,
+    "header-length": info.headerLength,
+    "incompatible-features": info.incompatibleFeatures,
+    "compatible-features": info.compatibleFeatures,
+    "autoclear-features": info.autoclearFeatures,
+    extensions: info.extensions,
+    "feature-name-table": info.featureNameTable,
+    "snapshot-table-truncated": snapshots.truncated,
+    problems: [...info.problems, ...snapshots.problems, ...bitmaps.problems],
+    "out-of-range": [...info.outOfRange, ...snapshots.outOfRange],
+  };
+  io.stdout.write(`${JSON.stringify({ ...qemu, [EXTRA_INFO_KEY]: extra }, null, 4)}\n`);
+  return EXIT.ok;
+}
+
+export function registerInfo(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command("info")
+    .description("print the image's header facts (format, sizes, features, extensions, backing file)")
+    .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+    .option("--json", "print the keys and values of `qemu-img info --output=json` (extra facts under \"qcow2-forensic\")")
+    .addHelpText("after", "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'")
+    .action(async (path: string, options: { json?: boolean }) => {
+      setExit(await runInfo(path, options, io));
+    });
+}

@@ -1,0 +1,13 @@
+import { version } from "../package.json";
+
+/** The tool identity printed by `--version` and stamped into reports. */
+export const TOOL = { name: "qcow2-forensic", version } as const;
+
+/** Where a command writes; injectable so tests and the CLI share code paths. */
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export const processIo: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env };

@@ -1,0 +1,31 @@
+import { isQcow2Error } from "@x/qcow2-core";
+
+/** Exit codes shared by every command (SPEC §6). */
+export const EXIT = {
+  ok: 0,
+  /** audit: a finding at or above --fail-on. */
+  findings: 1,
+  usage: 2,
+  /** An image could not be read (audit reports the others). */
+  unreadable: 3,
+} as const;
+
+/** An error the CLI reports as one line and a chosen exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** One line naming the file and the problem; never a stack trace. */
+export function describeError(e: unknown, file?: string): { code: string; message: string } {
+  if (isQcow2Error(e)) {
+    const where = e.file ?? file;
+    return { code: e.code, message: where === undefined ? e.message : `${where}: ${e.message}` };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: "INTERNAL", message: file === undefined ? message : `${file}: ${message}` };
+}

@@ -1,0 +1,26 @@
+import { stat } from "node:fs/promises";
+import { type Qcow2Info, type SnapshotTable, inspect, readBitmaps, readSnapshots, type BitmapDirectory } from "@x/qcow2-core";
+import { openFileSource } from "@x/qcow2-core/node";
+
+/** Everything `info` and `snapshots` print, read in one open of the file. */
+export interface ImageFacts {
+  info: Qcow2Info;
+  snapshots: SnapshotTable;
+  bitmaps: BitmapDirectory;
+  /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size. */
+  actualSize: number | undefined;
+}
+
+/** Reads header, snapshot table and bitmap directory of the image at `path` (read-only). */
+export async function readImageFacts(path: string): Promise<ImageFacts> {
+  const source = await openFileSource(path);
+  try {
+    const info = await inspect(source);
+    const snapshots = await readSnapshots(source, info);
+    const bitmaps = await readBitmaps(source, info);
+    const st = await stat(path);
+    return { info, snapshots, bitmaps, actualSize: st.blocks === undefined ? undefined : st.blocks * 512 };
+  } finally {
+    await source.close();
+  }
+}

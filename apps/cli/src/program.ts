@@ -1,0 +1,51 @@
+import { Command, CommanderError } from "commander";
+import { registerAudit } from "./commands/audit.js";
+import { registerInfo } from "./commands/info.js";
+import { registerSnapshots } from "./commands/snapshots.js";
+import { type Io, TOOL } from "./context.js";
+import { CliError, EXIT, describeError } from "./errors.js";
+
+/**
+ * Runs the CLI with `argv` (without the node and script entries) and returns
+ * the exit code. Never throws: every failure becomes one line on stderr.
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const debug = argv.includes("--debug");
+  const program = new Command()
+    .name(TOOL.name)
+    .description("Read-only forensic inspection of QCOW/QCOW2 disk images")
+    .version(TOOL.version, "-V, --version")
+    .option("--debug", "print stack traces for errors")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText("after", "\nExamples:\n  $ qcow2-forensic audit disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2");
+  registerAudit(program, io, setExit);
+  registerInfo(program, io, setExit);
+  registerSnapshots(program, io, setExit);
+  for (const c of program.commands) c.exitOverride().option("--debug", "print stack traces for errors");
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version end with code 0 ("(outputHelp)" / "commander.version").
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof CliError) {
+      io.stderr.write(`qcow2-forensic: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.stderr.write(`qcow2-forensic: ${describeError(e).message}\n`);
+    if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+    return EXIT.unreadable;
+  }
+}
