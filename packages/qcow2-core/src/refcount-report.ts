@@ -74,9 +74,14 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
   const l1 = await L1Table.load(source, info.l1TableOffset, info.l1Size, clusterSize, "active");
   const l2Entries = clusterSize / 8;
   const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
+  // Each distinct L2 table is scanned once: a crafted L1 pointing every entry at
+  // one table would otherwise cost l1_size × entries-per-table steps. Distinct
+  // tables inside the file bound the work by the file's size.
+  const seen = new Set<number>();
   for (let i = 0; i < l1.size; i++) {
     const l2Offset = Number(l1EntryOffset(l1.entry(i)));
-    if (l2Offset === 0 || l2Offset % clusterSize !== 0 || l2Offset >= source.size) continue;
+    if (l2Offset === 0 || l2Offset % clusterSize !== 0 || l2Offset >= source.size || seen.has(l2Offset)) continue;
+    seen.add(l2Offset);
     const l2 = await readPadded(source, l2Offset, clusterSize);
     const view = new DataView(l2.buffer, l2.byteOffset, l2.byteLength);
     for (let j = 0; j < l2Entries; j++) {
