@@ -1,6 +1,6 @@
 import { Qcow2Error, isQcow2Error } from "./errors.js";
-import { INCOMPAT_EXTERNAL_DATA_FILE, hasFeature } from "./format/features.js";
-import { decodeL2Entry, l1EntryOffset } from "./format/l2-entry.js";
+import { INCOMPAT_EXTENDED_L2, INCOMPAT_EXTERNAL_DATA_FILE, hasFeature } from "./format/features.js";
+import { decodeL2Entry, l1EntryOffset, l2EntrySize } from "./format/l2-entry.js";
 import { type Qcow2Info, inspect } from "./inspect.js";
 import { L1Table } from "./reader/l1-table.js";
 import { RefcountTable } from "./refcount-table.js";
@@ -72,8 +72,10 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
     unresolvedClusters: 0,
   };
   const l1 = await L1Table.load(source, info.l1TableOffset, info.l1Size, clusterSize, "active");
-  const l2Entries = clusterSize / 8;
   const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
+  const extendedL2 = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2);
+  const entrySize = l2EntrySize(extendedL2);
+  const l2Entries = clusterSize / entrySize;
   // Each distinct L2 table is scanned once: a crafted L1 pointing every entry at
   // one table would otherwise cost l1_size × entries-per-table steps. Distinct
   // tables inside the file bound the work by the file's size.
@@ -85,7 +87,7 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
     const l2 = await readPadded(source, l2Offset, clusterSize);
     const view = new DataView(l2.buffer, l2.byteOffset, l2.byteLength);
     for (let j = 0; j < l2Entries; j++) {
-      const d = decodeL2Entry(view.getBigUint64(j * 8), info.clusterBits, hasDataFile);
+      const d = decodeL2Entry(view.getBigUint64(j * entrySize), info.clusterBits, { hasDataFile, extendedL2 });
       if (d.kind !== "normal" && d.kind !== "zero-alloc") continue;
       // Clusters of an external data file have no refcounts in this image.
       if (hasDataFile) continue;

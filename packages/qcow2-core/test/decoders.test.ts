@@ -26,7 +26,7 @@ describe("L2 entry decoding", () => {
 
   it("treats offset 0 as unallocated unless an external data file makes it valid", () => {
     expect(decodeL2Entry(1n << 63n, 16)).toEqual({ kind: "unallocated" });
-    expect(decodeL2Entry(1n << 63n, 16, true)).toEqual({ kind: "normal", hostOffset: 0 });
+    expect(decodeL2Entry(1n << 63n, 16, { hasDataFile: true })).toEqual({ kind: "normal", hostOffset: 0 });
   });
 });
 

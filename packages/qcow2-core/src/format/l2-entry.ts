@@ -48,16 +48,29 @@ export function decodeCompressedDescriptor(
   return { hostOffset, compressedLength: sectors * 512 - (hostOffset % 512) };
 }
 
+/** Image-wide facts that change how an L2 entry reads. */
+export interface L2Context {
+  /** In an external data file offset 0 is valid, so the COPIED flag decides (QEMU). */
+  hasDataFile?: boolean;
+  /** With extended L2 entries, zeroes live in the subcluster bitmap, not bit 0. */
+  extendedL2?: boolean;
+}
+
+/** Bytes per L2 entry: 16 with extended L2 (entry + subcluster bitmap), else 8. */
+export function l2EntrySize(extendedL2: boolean): number {
+  return extendedL2 ? 16 : 8;
+}
+
 /**
- * Decodes a standard (non-extended) L2 entry. `hasDataFile` follows QEMU: in
- * an external data file offset 0 is valid, so the COPIED flag decides.
+ * Decodes the first 64-bit word of an L2 entry (QEMU `qcow2_get_cluster_type`).
  */
-export function decodeL2Entry(entry: bigint, clusterBits: number, hasDataFile = false): ClusterDescriptor {
+export function decodeL2Entry(entry: bigint, clusterBits: number, context: L2Context = {}): ClusterDescriptor {
+  const { hasDataFile = false, extendedL2 = false } = context;
   if ((entry & QCOW_OFLAG_COMPRESSED) !== 0n) {
     return { kind: "compressed", ...decodeCompressedDescriptor(entry, clusterBits) };
   }
   const hostOffset = Number(entry & L2E_OFFSET_MASK);
-  if ((entry & QCOW_OFLAG_ZERO) !== 0n) {
+  if ((entry & QCOW_OFLAG_ZERO) !== 0n && !extendedL2) {
     return hostOffset === 0 ? { kind: "zero-plain" } : { kind: "zero-alloc", hostOffset };
   }
   if (hostOffset === 0) {

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { expectedSeedCodes, loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
+import { auditPath } from "../src/node.js";
+import { toFindings } from "../src/index.js";
+
+const set = loadFixtureSet();
+
+describe("auditPath on every committed fixture", () => {
+  for (const entry of qcowEntries(set)) {
+    it(`${entry.name}: reports exactly the seed findings QEMU's answers imply`, async () => {
+      const findings = toFindings(await auditPath(set.path(entry)));
+      const counts = new Map<string, number>();
+      for (const f of findings) counts.set(f.code, (counts.get(f.code) ?? 0) + 1);
+      expect(Object.fromEntries(counts)).toEqual(Object.fromEntries(expectedSeedCodes(set, entry)));
+      for (const f of findings) expect(f.evidence.length).toBeGreaterThan(0);
+    });
+  }
+
+  it("the snapshot fixture yields one QCOW2-SNAPSHOT per snapshot, named as qemu-img names them", async () => {
+    const entry = set.entries.find((e) => e.name === "snapshots");
+    if (!entry) throw new Error("snapshots fixture missing");
+    const names = (set.answerJson<{ snapshots: { name: string }[] }>(entry.name, "info.json")?.snapshots ?? []).map((s) => s.name);
+    const findings = toFindings(await auditPath(set.path(entry))).filter((f) => f.code === "QCOW2-SNAPSHOT");
+    expect(findings.map((f) => f.evidence.find((e) => e.field === "snapshot_name")?.value).sort()).toEqual(names.sort());
+  });
+
+  it("the orphan fixture cites the poked cluster's host offset", async () => {
+    const entry = set.entries.find((e) => e.name === "orphan");
+    if (!entry) throw new Error("orphan fixture missing");
+    const finding = toFindings(await auditPath(set.path(entry))).find((f) => f.code === "QCOW2-ORPHAN-CLUSTERS");
+    const hosts = finding?.evidence.flatMap((e) => (e.location?.kind === "host" ? [e.location.offset] : []));
+    expect(hosts).toEqual([entry.expect.orphanHostOffset]);
+  });
+});
+
+describe("auditPath on malformed input", () => {
+  for (const entry of set.entries.filter((e) => e.kind === "non-qcow2")) {
+    it(`${entry.name}: is a typed error, not an empty result`, async () => {
+      await expect(auditPath(set.path(entry))).rejects.toMatchObject({
+        name: "Qcow2Error",
+        code: expect.stringMatching(/^(BAD_MAGIC|FILE_TOO_SMALL|UNSUPPORTED_VERSION)$/),
+      });
+    });
+  }
+
+  it("a missing file is a typed IO error", async () => {
+    await expect(auditPath("/nonexistent/disk.qcow2")).rejects.toMatchObject({ code: "IO" });
+  });
+});
