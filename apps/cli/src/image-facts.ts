@@ -1,5 +1,12 @@
 import { stat } from "node:fs/promises";
-import { type Qcow2Info, type SnapshotTable, inspect, readBitmaps, readSnapshots, type BitmapDirectory } from "@x/qcow2-core";
+import {
+  type BitmapDirectory,
+  inspect,
+  type Qcow2Info,
+  readBitmaps,
+  readSnapshots,
+  type SnapshotTable,
+} from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
 
 /** Everything `info` and `snapshots` print, read in one open of the file. */
@@ -19,7 +26,12 @@ export async function readImageFacts(path: string): Promise<ImageFacts> {
     const snapshots = await readSnapshots(source, info);
     const bitmaps = await readBitmaps(source, info);
     const st = await stat(path);
-    return { info, snapshots, bitmaps, actualSize: st.blocks === undefined ? undefined : st.blocks * 512 };
+    return {
+      info,
+      snapshots,
+      bitmaps,
+      actualSize: st.blocks === undefined ? undefined : st.blocks * 512,
+    };
   } finally {
     await source.close();
   }

@@ -3,7 +3,7 @@ import { registerAudit } from "./commands/audit.js";
 import { registerInfo } from "./commands/info.js";
 import { registerSnapshots } from "./commands/snapshots.js";
 import { type Io, TOOL } from "./context.js";
-import { CliError, EXIT, describeError } from "./errors.js";
+import { CliError, describeError, EXIT } from "./errors.js";
 
 /**
  * Runs the CLI with `argv` (without the node and script entries) and returns
@@ -26,11 +26,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .addHelpText("after", "\nExamples:\n  $ qcow2-forensic audit disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2");
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ qcow2-forensic audit disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2",
+    );
   registerAudit(program, io, setExit);
   registerInfo(program, io, setExit);
   registerSnapshots(program, io, setExit);
-  for (const c of program.commands) c.exitOverride().option("--debug", "print stack traces for errors");
+  for (const c of program.commands)
+    c.exitOverride().option("--debug", "print stack traces for errors");
 
   try {
     await program.parseAsync(argv, { from: "user" });

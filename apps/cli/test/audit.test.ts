@@ -19,7 +19,12 @@ const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema)
 
 interface Envelope {
   tool: { name: string; version: string };
-  images: { path: string; findings: { code: string; severity?: string }[]; maxSeverity: string | null; error: { code: string; message: string } | null }[];
+  images: {
+    path: string;
+    findings: { code: string; severity?: string }[];
+    maxSeverity: string | null;
+    error: { code: string; message: string } | null;
+  }[];
 }
 
 function auditJson(args: string[]): { code: number; envelope: Envelope; stderr: string } {
@@ -45,15 +50,23 @@ describe("audit", () => {
     expect(envelope.images.map((i) => i.path)).toEqual(entries.map((e) => set.path(e)));
     entries.forEach((entry, i) => {
       const counts: Record<string, number> = {};
-      for (const f of envelope.images[i]?.findings ?? []) counts[f.code] = (counts[f.code] ?? 0) + 1;
+      for (const f of envelope.images[i]?.findings ?? [])
+        counts[f.code] = (counts[f.code] ?? 0) + 1;
       expect(counts, entry.name).toEqual(Object.fromEntries(expectedSeedCodes(set, entry)));
     });
   });
 
   it("clean images yield no findings and exit 0 even with --fail-on info", () => {
-    const { envelope, code } = auditJson(["--fail-on", "info", fixture("clean-v3"), fixture("clean-v2")]);
+    const { envelope, code } = auditJson([
+      "--fail-on",
+      "info",
+      fixture("clean-v3"),
+      fixture("clean-v2"),
+    ]);
     expect(code).toBe(0);
-    expect(envelope.images.every((i) => i.findings.length === 0 && i.maxSeverity === null)).toBe(true);
+    expect(envelope.images.every((i) => i.findings.length === 0 && i.maxSeverity === null)).toBe(
+      true,
+    );
   });
 
   it("--fail-on exits 1 when a finding reaches the threshold", () => {
@@ -63,7 +76,11 @@ describe("audit", () => {
   });
 
   it("an unreadable image exits 3 and does not stop the others", () => {
-    const { envelope, code, stderr } = auditJson([fixture("text"), fixture("snapshots"), "/nonexistent.qcow2"]);
+    const { envelope, code, stderr } = auditJson([
+      fixture("text"),
+      fixture("snapshots"),
+      "/nonexistent.qcow2",
+    ]);
     expect(code).toBe(3);
     expect(envelope.images[0]?.error?.code).toBe("BAD_MAGIC");
     expect(envelope.images[1]?.findings.length).toBe(3);

@@ -1,5 +1,9 @@
 import { beforeAll, describe, it } from "vitest";
-import { type FixtureSet, qemuOrSkipReason, regenerateFixtures } from "../../../fixtures/harness/index.js";
+import {
+  type FixtureSet,
+  qemuOrSkipReason,
+  regenerateFixtures,
+} from "../../../fixtures/harness/index.js";
 import { defineInfoSuite } from "./info-suite.js";
 
 const skip = qemuOrSkipReason();

@@ -1,6 +1,11 @@
 import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type FixtureSet, loadFixtureSet, qcowEntries, stableInfo } from "../../../fixtures/harness/index.js";
+import {
+  type FixtureSet,
+  loadFixtureSet,
+  qcowEntries,
+  stableInfo,
+} from "../../../fixtures/harness/index.js";
 import { runCli } from "./run-cli.js";
 
 const EXTRA_KEY = "qcow2-forensic";
@@ -30,4 +35,3 @@ export function defineInfoSuite(label: string, getSet: () => FixtureSet): void {
     }
   });
 }
-

@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Spawns `node dist/cli.js ...args` and collects its output. */
-export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     encoding: "utf8",

@@ -1,7 +1,7 @@
-import { AUTOCLEAR_BITMAPS, hasFeature } from "./format/features.js";
 import { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
-import type { Qcow2Info } from "./inspect.js";
+import { AUTOCLEAR_BITMAPS, hasFeature } from "./format/features.js";
 import type { HeaderProblem } from "./format/problems.js";
+import type { Qcow2Info } from "./inspect.js";
 import { type ByteSource, readSafely } from "./source/byte-source.js";
 
 /** QEMU's QCOW2_MAX_BITMAPS and QCOW2_MAX_BITMAP_DIRECTORY_SIZE (block/qcow2.h). */

@@ -1,11 +1,18 @@
-import { Qcow2Error, isQcow2Error } from "./errors.js";
-import { QCOW1_HEADER_SIZE, QCOW2_V2_HEADER_SIZE, QCOW_CRYPT_AES, QCOW_CRYPT_LUKS, QCOW_CRYPT_NONE, QCOW_MAGIC } from "./format/constants.js";
+import { isQcow2Error, Qcow2Error } from "./errors.js";
+import {
+  QCOW_CRYPT_AES,
+  QCOW_CRYPT_LUKS,
+  QCOW_CRYPT_NONE,
+  QCOW_MAGIC,
+  QCOW1_HEADER_SIZE,
+  QCOW2_V2_HEADER_SIZE,
+} from "./format/constants.js";
 import {
   type BitmapsExtension,
+  decodeExtensions,
   type FeatureNameEntry,
   type FullDiskEncryptionExtension,
   type HeaderExtension,
-  decodeExtensions,
 } from "./format/extensions.js";
 import { type FeatureSet, noFeatures } from "./format/features.js";
 import { decodeHeader, decodeMagicAndVersion } from "./format/header.js";
@@ -125,7 +132,10 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
   if (source.size < QCOW2_V2_HEADER_SIZE) {
     // Say "not QCOW" rather than "too small" when the magic is visibly wrong.
     const head = await readSafely(source, 0, Math.min(source.size, 8));
-    if (head.length >= 4 && new DataView(head.buffer, head.byteOffset, head.length).getUint32(0) !== QCOW_MAGIC) {
+    if (
+      head.length >= 4 &&
+      new DataView(head.buffer, head.byteOffset, head.length).getUint32(0) !== QCOW_MAGIC
+    ) {
       throw new Qcow2Error("BAD_MAGIC", "not a QCOW image (bad magic)", { field: "magic" });
     }
     throw new Qcow2Error(
@@ -137,10 +147,14 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
   const first = await readSafely(source, 0, Math.min(source.size, 4096));
   const { magic, version } = decodeMagicAndVersion(first);
   if (magic !== QCOW_MAGIC) {
-    throw new Qcow2Error("BAD_MAGIC", `not a QCOW image (magic 0x${magic.toString(16).padStart(8, "0")})`, {
-      field: "magic",
-      value: `0x${magic.toString(16)}`,
-    });
+    throw new Qcow2Error(
+      "BAD_MAGIC",
+      `not a QCOW image (magic 0x${magic.toString(16).padStart(8, "0")})`,
+      {
+        field: "magic",
+        value: `0x${magic.toString(16)}`,
+      },
+    );
   }
   if (version === 1) return inspectQcow1(source, first);
   if (version !== 2 && version !== 3) {
@@ -160,11 +174,18 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
 
   // QEMU stops walking extensions where the backing file name begins.
   let extEnd = clusterBytes;
-  if (header.backingFileOffset > 0 && header.backingFileOffset < extEnd) extEnd = header.backingFileOffset;
+  if (header.backingFileOffset > 0 && header.backingFileOffset < extEnd)
+    extEnd = header.backingFileOffset;
   const extStart = header.version === 2 ? QCOW2_V2_HEADER_SIZE : Math.max(header.headerLength, 0);
   const ext = decodeExtensions(cluster0, extStart, extEnd, problems, outOfRange);
 
-  if (header.version === 2 && ext.extensions.some((e) => e.name === "feature-name-table" || e.name === "bitmaps" || e.name === "external-data-file")) {
+  if (
+    header.version === 2 &&
+    ext.extensions.some(
+      (e) =>
+        e.name === "feature-name-table" || e.name === "bitmaps" || e.name === "external-data-file",
+    )
+  ) {
     problems.push({
       field: "version",
       value: "2",
@@ -172,7 +193,13 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
     });
   }
 
-  const backingFile = await readBackingName(source, header.backingFileOffset, header.backingFileSize, header.clusterSize, problems);
+  const backingFile = await readBackingName(
+    source,
+    header.backingFileOffset,
+    header.backingFileSize,
+    header.clusterSize,
+    problems,
+  );
   const refcountBits = header.refcountOrder <= 6 ? 2 ** header.refcountOrder : Number.NaN;
 
   return {
@@ -248,7 +275,12 @@ async function readBackingName(
     return { offset, size, name: null, lossy: false };
   }
   const bytes = await readSafely(source, offset, Math.min(size, LIMITS.maxBackingFileName));
-  return { offset, size, name: decodeString(bytes, LIMITS.maxBackingFileName), lossy: isLossyUtf8(bytes) };
+  return {
+    offset,
+    size,
+    name: decodeString(bytes, LIMITS.maxBackingFileName),
+    lossy: isLossyUtf8(bytes),
+  };
 }
 
 async function inspectQcow1(source: ByteSource, first: Uint8Array): Promise<Qcow2Info> {
@@ -266,7 +298,13 @@ async function inspectQcow1(source: ByteSource, first: Uint8Array): Promise<Qcow
       message: `QCOW1 cluster_bits ${h.clusterBits} is outside QEMU's range 9–16`,
     });
   }
-  const backingFile = await readBackingName(source, h.backingFileOffset, h.backingFileSize, null, problems);
+  const backingFile = await readBackingName(
+    source,
+    h.backingFileOffset,
+    h.backingFileSize,
+    null,
+    problems,
+  );
   return {
     fileSize: source.size,
     version: 1,

@@ -6,10 +6,10 @@ import { constants as fsConstants } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { inflateRawSync, constants as zlibConstants } from "node:zlib";
 import { Qcow2Error } from "./errors.js";
-import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
-import type { ByteSource } from "./source/byte-source.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
+import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+import type { ByteSource } from "./source/byte-source.js";
 
 /** The flags every evidence file is opened with: read-only, never created or truncated. */
 export const EVIDENCE_OPEN_FLAGS = fsConstants.O_RDONLY;
@@ -89,13 +89,18 @@ export const zlibDecompressor: Decompressor = {
     try {
       // SYNC_FLUSH tolerates a stream that is cut short, as QEMU does when its
       // output buffer is already full.
-      out = inflateRawSync(input, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: outputSize });
+      out = inflateRawSync(input, {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        maxOutputLength: outputSize,
+      });
     } catch (e) {
       // More output than one cluster: QEMU keeps the first cluster's worth.
-      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return fflateDecompressor.inflateRaw(input, outputSize);
+      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
+        return fflateDecompressor.inflateRaw(input, outputSize);
       throw e;
     }
-    if (out.length !== outputSize) throw new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`);
+    if (out.length !== outputSize)
+      throw new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`);
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   },
 };

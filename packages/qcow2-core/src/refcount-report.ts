@@ -1,7 +1,11 @@
-import { Qcow2Error, isQcow2Error } from "./errors.js";
-import { INCOMPAT_EXTENDED_L2, INCOMPAT_EXTERNAL_DATA_FILE, hasFeature } from "./format/features.js";
+import { isQcow2Error, Qcow2Error } from "./errors.js";
+import {
+  hasFeature,
+  INCOMPAT_EXTENDED_L2,
+  INCOMPAT_EXTERNAL_DATA_FILE,
+} from "./format/features.js";
 import { decodeL2Entry, l1EntryOffset, l2EntrySize } from "./format/l2-entry.js";
-import { type Qcow2Info, inspect } from "./inspect.js";
+import { inspect, type Qcow2Info } from "./inspect.js";
 import { L1Table } from "./reader/l1-table.js";
 import { RefcountTable } from "./refcount-table.js";
 import { type ByteSource, readPadded } from "./source/byte-source.js";
@@ -47,7 +51,10 @@ export const MAX_LISTED_ORPHANS = 1024;
  * if (r.orphanClusters > 0) console.log(`${r.orphanClusters} orphaned clusters`);
  * ```
  */
-export async function refcountReport(source: ByteSource, info?: Qcow2Info): Promise<RefcountReport> {
+export async function refcountReport(
+  source: ByteSource,
+  info?: Qcow2Info,
+): Promise<RefcountReport> {
   try {
     return await scan(source, info ?? (await inspect(source)));
   } catch (e) {
@@ -57,7 +64,10 @@ export async function refcountReport(source: ByteSource, info?: Qcow2Info): Prom
 
 async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport> {
   if (info.version === 1) {
-    throw new Qcow2Error("UNSUPPORTED_FEATURE", "QCOW version 1 images have no refcounts", { field: "version", value: 1 });
+    throw new Qcow2Error("UNSUPPORTED_FEATURE", "QCOW version 1 images have no refcounts", {
+      field: "version",
+      value: 1,
+    });
   }
   const refcounts = await RefcountTable.load(source, info);
   const clusterSize = refcounts.clusterSize;
@@ -82,12 +92,21 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
   const seen = new Set<number>();
   for (let i = 0; i < l1.size; i++) {
     const l2Offset = Number(l1EntryOffset(l1.entry(i)));
-    if (l2Offset === 0 || l2Offset % clusterSize !== 0 || l2Offset >= source.size || seen.has(l2Offset)) continue;
+    if (
+      l2Offset === 0 ||
+      l2Offset % clusterSize !== 0 ||
+      l2Offset >= source.size ||
+      seen.has(l2Offset)
+    )
+      continue;
     seen.add(l2Offset);
     const l2 = await readPadded(source, l2Offset, clusterSize);
     const view = new DataView(l2.buffer, l2.byteOffset, l2.byteLength);
     for (let j = 0; j < l2Entries; j++) {
-      const d = decodeL2Entry(view.getBigUint64(j * entrySize), info.clusterBits, { hasDataFile, extendedL2 });
+      const d = decodeL2Entry(view.getBigUint64(j * entrySize), info.clusterBits, {
+        hasDataFile,
+        extendedL2,
+      });
       if (d.kind !== "normal" && d.kind !== "zero-alloc") continue;
       // Clusters of an external data file have no refcounts in this image.
       if (hasDataFile) continue;
@@ -98,11 +117,13 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
       } else if (stored === 0) {
         report.orphanClusters++;
         if (report.orphans.length < MAX_LISTED_ORPHANS) {
-          report.orphans.push({ hostOffset: d.hostOffset, guestOffset: (i * l2Entries + j) * clusterSize });
+          report.orphans.push({
+            hostOffset: d.hostOffset,
+            guestOffset: (i * l2Entries + j) * clusterSize,
+          });
         }
       }
     }
   }
   return report;
 }
-

@@ -34,16 +34,24 @@ export class RefcountTable {
   static async load(source: ByteSource, info: Qcow2Info): Promise<RefcountTable> {
     const clusterSize = info.clusterSize;
     if (clusterSize === null) {
-      throw new Qcow2Error("CLUSTER_BITS_OUT_OF_RANGE", `cluster_bits ${info.clusterBits} is outside 9–21`, {
-        field: "cluster_bits",
-        value: info.clusterBits,
-      });
+      throw new Qcow2Error(
+        "CLUSTER_BITS_OUT_OF_RANGE",
+        `cluster_bits ${info.clusterBits} is outside 9–21`,
+        {
+          field: "cluster_bits",
+          value: info.clusterBits,
+        },
+      );
     }
     if (!(info.refcountOrder >= 0 && info.refcountOrder <= 6)) {
-      throw new Qcow2Error("INVALID_STRUCTURE", `refcount_order ${info.refcountOrder} is outside 0–6`, {
-        field: "refcount_order",
-        value: info.refcountOrder,
-      });
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `refcount_order ${info.refcountOrder} is outside 0–6`,
+        {
+          field: "refcount_order",
+          value: info.refcountOrder,
+        },
+      );
     }
     const bytes = info.refcountTableClusters * clusterSize;
     if (bytes > LIMITS.maxRefcountTableBytes) {
@@ -53,11 +61,18 @@ export class RefcountTable {
         { field: "refcount_table_clusters", value: info.refcountTableClusters },
       );
     }
-    if (!Number.isFinite(info.refcountTableOffset) || info.refcountTableOffset % clusterSize !== 0) {
-      throw new Qcow2Error("INVALID_STRUCTURE", `refcount table offset ${info.refcountTableOffset} is not cluster-aligned`, {
-        field: "refcount_table_offset",
-        value: info.refcountTableOffset,
-      });
+    if (
+      !Number.isFinite(info.refcountTableOffset) ||
+      info.refcountTableOffset % clusterSize !== 0
+    ) {
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `refcount table offset ${info.refcountTableOffset} is not cluster-aligned`,
+        {
+          field: "refcount_table_offset",
+          value: info.refcountTableOffset,
+        },
+      );
     }
     const table = await readExact(source, info.refcountTableOffset, bytes, "refcount table");
     return new RefcountTable(source, clusterSize, info.refcountOrder, table);

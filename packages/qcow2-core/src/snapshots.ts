@@ -1,15 +1,15 @@
-import { Qcow2Error, isQcow2Error } from "./errors.js";
+import { isQcow2Error, type Qcow2Error } from "./errors.js";
 import type { OutOfRangeField } from "./format/numbers.js";
 import { toSafeNumber } from "./format/numbers.js";
 import type { HeaderProblem } from "./format/problems.js";
 import {
-  SNAPSHOT_ENTRY_FIXED_SIZE,
   decodeSnapshotExtra,
   decodeSnapshotFixed,
+  SNAPSHOT_ENTRY_FIXED_SIZE,
   splitNanoseconds,
 } from "./format/snapshot-table.js";
 import { decodeString } from "./format/strings.js";
-import { type Qcow2Info, inspect } from "./inspect.js";
+import { inspect, type Qcow2Info } from "./inspect.js";
 import { LIMITS } from "./limits.js";
 import type { ByteSource } from "./source/byte-source.js";
 import { SourceCursor } from "./source/cursor.js";
@@ -93,7 +93,10 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
     });
     return table;
   }
-  if (info.snapshotsOffset % 8 !== 0 || (info.clusterSize !== null && info.snapshotsOffset % info.clusterSize !== 0)) {
+  if (
+    info.snapshotsOffset % 8 !== 0 ||
+    (info.clusterSize !== null && info.snapshotsOffset % info.clusterSize !== 0)
+  ) {
     table.problems.push({
       field: "snapshots_offset",
       value: String(info.snapshotsOffset),
@@ -130,14 +133,16 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
     const extraLen = Math.min(fixed.extra_data_size, 24);
     const extraBytes = await cursor.take(extraLen);
     if (extraBytes === null) return markTruncated(table, offset, "extra data");
-    if (!cursor.skip(fixed.extra_data_size - extraLen)) return markTruncated(table, offset, "extra data");
+    if (!cursor.skip(fixed.extra_data_size - extraLen))
+      return markTruncated(table, offset, "extra data");
     const idBytes = await cursor.take(fixed.id_str_size);
     if (idBytes === null) return markTruncated(table, offset, "id string");
     const nameBytes = await cursor.take(fixed.name_size);
     if (nameBytes === null) return markTruncated(table, offset, "name");
     // Entries are padded to a multiple of 8 bytes.
     const used = cursor.position - offset;
-    if (!cursor.skip((8 - (used % 8)) % 8) && index < count - 1) return markTruncated(table, offset, "padding");
+    if (!cursor.skip((8 - (used % 8)) % 8) && index < count - 1)
+      return markTruncated(table, offset, "padding");
     if (cursor.position > tableEnd) {
       table.problems.push({
         field: "snapshot table",
@@ -164,7 +169,11 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       vmStateSize: extra.vmStateSizeLarge ?? fixed.vm_state_size,
       diskSize: extra.diskSize,
       icount: extra.icount,
-      l1TableOffset: toSafeNumber(fixed.l1_table_offset, "snapshot l1_table_offset", table.outOfRange),
+      l1TableOffset: toSafeNumber(
+        fixed.l1_table_offset,
+        "snapshot l1_table_offset",
+        table.outOfRange,
+      ),
       l1Size: fixed.l1_size,
       extraDataSize: fixed.extra_data_size,
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeCompressedDescriptor, decodeL2Entry } from "../src/format/l2-entry.js";
 import { decodeFeatures } from "../src/format/features.js";
+import { decodeCompressedDescriptor, decodeL2Entry } from "../src/format/l2-entry.js";
 import { refcountAt } from "../src/format/refcount.js";
 import { splitNanoseconds } from "../src/format/snapshot-table.js";
 
@@ -16,17 +16,26 @@ describe("L2 entry decoding", () => {
 
   it("splits a compressed descriptor at bit 61 for 512-byte clusters", () => {
     const entry = (1n << 62n) | (1n << 61n) | 0x200n;
-    expect(decodeCompressedDescriptor(entry, 9)).toEqual({ hostOffset: 0x200, compressedLength: 1024 });
+    expect(decodeCompressedDescriptor(entry, 9)).toEqual({
+      hostOffset: 0x200,
+      compressedLength: 1024,
+    });
   });
 
   it("distinguishes both zero-cluster kinds", () => {
     expect(decodeL2Entry(1n, 16)).toEqual({ kind: "zero-plain" });
-    expect(decodeL2Entry(0x50000n | 1n | (1n << 63n), 16)).toEqual({ kind: "zero-alloc", hostOffset: 0x50000 });
+    expect(decodeL2Entry(0x50000n | 1n | (1n << 63n), 16)).toEqual({
+      kind: "zero-alloc",
+      hostOffset: 0x50000,
+    });
   });
 
   it("treats offset 0 as unallocated unless an external data file makes it valid", () => {
     expect(decodeL2Entry(1n << 63n, 16)).toEqual({ kind: "unallocated" });
-    expect(decodeL2Entry(1n << 63n, 16, { hasDataFile: true })).toEqual({ kind: "normal", hostOffset: 0 });
+    expect(decodeL2Entry(1n << 63n, 16, { hasDataFile: true })).toEqual({
+      kind: "normal",
+      hostOffset: 0,
+    });
   });
 });
 

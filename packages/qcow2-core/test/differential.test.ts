@@ -1,5 +1,11 @@
 import { beforeAll, describe, it } from "vitest";
-import { type FixtureSet, loadFixtureSet, qcowEntries, qemuOrSkipReason, regenerateFixtures } from "../../../fixtures/harness/index.js";
+import {
+  type FixtureSet,
+  loadFixtureSet,
+  qcowEntries,
+  qemuOrSkipReason,
+  regenerateFixtures,
+} from "../../../fixtures/harness/index.js";
 import { defineFixtureSuite } from "./fixture-suite.js";
 
 // The same comparisons, against images and answers qemu-img makes right now.

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { FixtureEntry, FixtureSet } from "../../../fixtures/harness/index.js";
 import { qemuOrphanClusters, stableInfo } from "../../../fixtures/harness/index.js";
-import { inspect, readBitmaps, readSnapshots, refcountReport, toQemuImgInfo } from "../src/index.js";
+import {
+  inspect,
+  readBitmaps,
+  readSnapshots,
+  refcountReport,
+  toQemuImgInfo,
+} from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
 
 /**
@@ -35,7 +41,11 @@ async function sha256OfImage(path: string, snapshot?: string): Promise<string> {
  * Every comparison with QEMU's recorded answers, for one fixture set: the
  * committed one, or one regenerated live by qemu-img.
  */
-export function defineFixtureSuite(label: string, entries: FixtureEntry[], getSet: () => FixtureSet): void {
+export function defineFixtureSuite(
+  label: string,
+  entries: FixtureEntry[],
+  getSet: () => FixtureSet,
+): void {
   describe(label, () => {
     for (const entry of entries.filter((e) => e.kind !== "non-qcow2")) {
       describe(entry.name, () => {
@@ -71,7 +81,9 @@ export function defineFixtureSuite(label: string, entries: FixtureEntry[], getSe
               const info = await inspect(source);
               const report = await refcountReport(source, info);
               const clusterSize = info.clusterSize as number;
-              const ours = report.orphans.map((o) => o.hostOffset / clusterSize).sort((a, b) => a - b);
+              const ours = report.orphans
+                .map((o) => o.hostOffset / clusterSize)
+                .sort((a, b) => a - b);
               expect(ours).toEqual(qemuOrphanClusters(set, entry.name).sort((a, b) => a - b));
               expect(report.orphanClusters).toBe(ours.length);
               expect(report.unresolvedClusters).toBe(0);
@@ -107,9 +119,7 @@ export function defineFixtureSuite(label: string, entries: FixtureEntry[], getSe
             expect(await sha256OfImage(set.path(entry), snap)).toBe(expected);
           });
         }
-
       });
     }
   });
 }
-

@@ -3,4 +3,8 @@ import { defineFixtureSuite } from "./fixture-suite.js";
 
 const committed = loadFixtureSet();
 
-defineFixtureSuite("committed fixtures vs recorded qemu-img answers", qcowEntries(committed), () => committed);
+defineFixtureSuite(
+  "committed fixtures vs recorded qemu-img answers",
+  qcowEntries(committed),
+  () => committed,
+);

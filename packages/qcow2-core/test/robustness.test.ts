@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Qcow2Image, inspect, isQcow2Error, memorySource, readSnapshots, refcountReport } from "../src/index.js";
+import {
+  inspect,
+  isQcow2Error,
+  memorySource,
+  Qcow2Image,
+  readSnapshots,
+  refcountReport,
+} from "../src/index.js";
 
 /** Runs every entry point; anything but a result or a Qcow2Error fails the property. */
 async function exerciseAll(bytes: Uint8Array): Promise<void> {
@@ -41,19 +48,27 @@ describe("hostile input", () => {
 
   it("a valid magic and version followed by garbage ends in a result or a Qcow2Error", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(1, 2, 3), fc.uint8Array({ minLength: 64, maxLength: 8192 }), async (v, rest) => {
-        await exerciseAll(withMagic(v, rest));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(1, 2, 3),
+        fc.uint8Array({ minLength: 64, maxLength: 8192 }),
+        async (v, rest) => {
+          await exerciseAll(withMagic(v, rest));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it("an empty source is a typed FILE_TOO_SMALL error", async () => {
-    await expect(inspect(memorySource(new Uint8Array(0)))).rejects.toMatchObject({ code: "FILE_TOO_SMALL" });
+    await expect(inspect(memorySource(new Uint8Array(0)))).rejects.toMatchObject({
+      code: "FILE_TOO_SMALL",
+    });
   });
 
   it("text is a typed BAD_MAGIC error", async () => {
-    const text = new TextEncoder().encode("definitely not a qcow2 image header, just some words of text here");
+    const text = new TextEncoder().encode(
+      "definitely not a qcow2 image header, just some words of text here",
+    );
     await expect(inspect(memorySource(text))).rejects.toMatchObject({ code: "BAD_MAGIC" });
   });
 });

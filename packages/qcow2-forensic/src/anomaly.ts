@@ -7,10 +7,22 @@ import type { OrphanCluster } from "@x/qcow2-core";
  */
 export type Qcow2Anomaly =
   | { code: "QCOW2-CORRUPT" }
-  | { code: "QCOW2-BACKING-FILE"; name: string | null; format: string | null; offset: number; size: number }
+  | {
+      code: "QCOW2-BACKING-FILE";
+      name: string | null;
+      format: string | null;
+      offset: number;
+      size: number;
+    }
   | { code: "QCOW2-ENCRYPTED"; method: number; methodName: string }
   | { code: "QCOW2-EXTERNAL-DATA"; dataFile: string | null }
-  | { code: "QCOW2-ORPHAN-CLUSTERS"; count: number; allocated: number; orphans: OrphanCluster[]; clusterSize: number }
+  | {
+      code: "QCOW2-ORPHAN-CLUSTERS";
+      count: number;
+      allocated: number;
+      orphans: OrphanCluster[];
+      clusterSize: number;
+    }
   | { code: "QCOW2-INTERNAL-SNAPSHOTS"; count: number }
   | {
       code: "QCOW2-SNAPSHOT";

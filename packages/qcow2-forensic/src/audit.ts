@@ -1,13 +1,13 @@
 import {
   type ByteSource,
+  hasFeature,
   INCOMPAT_CORRUPT,
   INCOMPAT_DIRTY,
   INCOMPAT_EXTERNAL_DATA_FILE,
+  inspect,
   type Qcow2Info,
   type Qcow2Snapshot,
   type RefcountReport,
-  hasFeature,
-  inspect,
   readSnapshots,
   refcountReport,
 } from "@x/qcow2-core";
@@ -35,9 +35,14 @@ export function audit(info: Qcow2Info): Qcow2Anomaly[] {
     });
   }
   if (info.encryptionMethod !== 0) {
-    out.push({ code: "QCOW2-ENCRYPTED", method: info.encryptionMethod, methodName: methodName(info) });
+    out.push({
+      code: "QCOW2-ENCRYPTED",
+      method: info.encryptionMethod,
+      methodName: methodName(info),
+    });
   }
-  if (info.snapshotCount > 0) out.push({ code: "QCOW2-INTERNAL-SNAPSHOTS", count: info.snapshotCount });
+  if (info.snapshotCount > 0)
+    out.push({ code: "QCOW2-INTERNAL-SNAPSHOTS", count: info.snapshotCount });
   if (hasFeature(info.incompatibleFeatures, INCOMPAT_DIRTY)) out.push({ code: "QCOW2-DIRTY" });
   if (hasFeature(info.incompatibleFeatures, INCOMPAT_CORRUPT)) out.push({ code: "QCOW2-CORRUPT" });
   if (hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE)) {

@@ -13,6 +13,11 @@ export interface CodeInfo {
 /** Every finding code with its severity and meaning, generated from the kind table. */
 export function codeCatalog(): CodeInfo[] {
   return (Object.keys(KINDS) as AnomalyCode[])
-    .map((code) => ({ code, severity: KINDS[code].severity, category: KINDS[code].category, meaning: KINDS[code].meaning }))
+    .map((code) => ({
+      code,
+      severity: KINDS[code].severity,
+      category: KINDS[code].category,
+      meaning: KINDS[code].meaning,
+    }))
     .sort((a, b) => a.code.localeCompare(b.code));
 }

@@ -3,8 +3,8 @@
  * on the `@x/report` model. Browser-safe; `@x/qcow2-forensic/node` adds
  * `auditPath`.
  */
-export type { Qcow2Anomaly, AnomalyCode, AnomalyOf } from "./anomaly.js";
-export { audit, auditSnapshots, auditOrphans, auditImage } from "./audit.js";
-export { observe, toFindings, ANALYZER_SOURCE } from "./observe.js";
-export { KINDS, kindOf, type AnomalyKind } from "./kinds/index.js";
-export { codeCatalog, type CodeInfo } from "./catalog.js";
+export type { AnomalyCode, AnomalyOf, Qcow2Anomaly } from "./anomaly.js";
+export { audit, auditImage, auditOrphans, auditSnapshots } from "./audit.js";
+export { type CodeInfo, codeCatalog } from "./catalog.js";
+export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
+export { ANALYZER_SOURCE, observe, toFindings } from "./observe.js";

@@ -32,6 +32,9 @@ export function observe(anomaly: Qcow2Anomaly): Observation {
  * const findings = toFindings(await auditImage(source));
  * ```
  */
-export function toFindings(anomalies: readonly Qcow2Anomaly[], source: Source = ANALYZER_SOURCE): Finding[] {
+export function toFindings(
+  anomalies: readonly Qcow2Anomaly[],
+  source: Source = ANALYZER_SOURCE,
+): Finding[] {
   return sortFindings(anomalies.map((a) => toFinding(observe(a), source)));
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expectedSeedCodes, loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
-import { auditPath } from "../src/node.js";
 import { toFindings } from "../src/index.js";
+import { auditPath } from "../src/node.js";
 
 const set = loadFixtureSet();
 
@@ -19,16 +19,26 @@ describe("auditPath on every committed fixture", () => {
   it("the snapshot fixture yields one QCOW2-SNAPSHOT per snapshot, named as qemu-img names them", async () => {
     const entry = set.entries.find((e) => e.name === "snapshots");
     if (!entry) throw new Error("snapshots fixture missing");
-    const names = (set.answerJson<{ snapshots: { name: string }[] }>(entry.name, "info.json")?.snapshots ?? []).map((s) => s.name);
-    const findings = toFindings(await auditPath(set.path(entry))).filter((f) => f.code === "QCOW2-SNAPSHOT");
-    expect(findings.map((f) => f.evidence.find((e) => e.field === "snapshot_name")?.value).sort()).toEqual(names.sort());
+    const names = (
+      set.answerJson<{ snapshots: { name: string }[] }>(entry.name, "info.json")?.snapshots ?? []
+    ).map((s) => s.name);
+    const findings = toFindings(await auditPath(set.path(entry))).filter(
+      (f) => f.code === "QCOW2-SNAPSHOT",
+    );
+    expect(
+      findings.map((f) => f.evidence.find((e) => e.field === "snapshot_name")?.value).sort(),
+    ).toEqual(names.sort());
   });
 
   it("the orphan fixture cites the poked cluster's host offset", async () => {
     const entry = set.entries.find((e) => e.name === "orphan");
     if (!entry) throw new Error("orphan fixture missing");
-    const finding = toFindings(await auditPath(set.path(entry))).find((f) => f.code === "QCOW2-ORPHAN-CLUSTERS");
-    const hosts = finding?.evidence.flatMap((e) => (e.location?.kind === "host" ? [e.location.offset] : []));
+    const finding = toFindings(await auditPath(set.path(entry))).find(
+      (f) => f.code === "QCOW2-ORPHAN-CLUSTERS",
+    );
+    const hosts = finding?.evidence.flatMap((e) =>
+      e.location?.kind === "host" ? [e.location.offset] : [],
+    );
     expect(hosts).toEqual([entry.expect.orphanHostOffset]);
   });
 });

@@ -1,10 +1,16 @@
-import { type Qcow2Info, type Qcow2Snapshot, type RefcountReport, decodeFeatures, inspect } from "@x/qcow2-core";
+import {
+  decodeFeatures,
+  inspect,
+  type Qcow2Info,
+  type Qcow2Snapshot,
+  type RefcountReport,
+} from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
 import { toFinding } from "@x/report";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadFixtureSet } from "../../../fixtures/harness/index.js";
-import { ANALYZER_SOURCE, audit, auditOrphans, auditSnapshots, observe } from "../src/index.js";
 import type { Qcow2Anomaly } from "../src/index.js";
+import { ANALYZER_SOURCE, audit, auditOrphans, auditSnapshots, observe } from "../src/index.js";
 
 // Counterparts of the seed's forensic unit tests, starting from the header of a
 // real qemu-img image and changing one fact at a time.
@@ -19,15 +25,23 @@ beforeAll(async () => {
   await source.close();
 });
 
-const info = (change: Partial<Qcow2Info> = {}): Qcow2Info => ({ ...structuredClone(clean), ...change });
-const withIncompatible = (bits: bigint) => info({ incompatibleFeatures: decodeFeatures("incompatible", bits) });
+const info = (change: Partial<Qcow2Info> = {}): Qcow2Info => ({
+  ...structuredClone(clean),
+  ...change,
+});
+const withIncompatible = (bits: bigint) =>
+  info({ incompatibleFeatures: decodeFeatures("incompatible", bits) });
 const codes = (a: Qcow2Anomaly[]) => a.map((x) => x.code);
 const joined = (a: Qcow2Anomaly) =>
   observe(a)
     .evidence.map((e) => `${e.field}=${e.value}`)
     .join(";");
 const backing = (name: string | null, format: string | null) =>
-  info({ backingFile: { offset: 512, size: name?.length ?? 0, name, lossy: false }, hasBackingFile: true, backingFormat: format });
+  info({
+    backingFile: { offset: 512, size: name?.length ?? 0, name, lossy: false },
+    hasBackingFile: true,
+    backingFormat: format,
+  });
 
 function snap(name: string, dateSec: number): Qcow2Snapshot {
   return {
@@ -57,7 +71,10 @@ function report(allocated: number, orphans: number): RefcountReport {
     refcountTableClusters: 1,
     allocatedClusters: allocated,
     orphanClusters: orphans,
-    orphans: Array.from({ length: orphans }, (_, i) => ({ hostOffset: (5 + i) * 65536, guestOffset: i * 65536 })),
+    orphans: Array.from({ length: orphans }, (_, i) => ({
+      hostOffset: (5 + i) * 65536,
+      guestOffset: i * 65536,
+    })),
     unresolvedClusters: 0,
   };
 }
@@ -113,7 +130,9 @@ describe("audit (header)", () => {
   });
 
   it("a backing name without a format has no format clause", () => {
-    const a = audit(backing("base.qcow2", null)).find((x) => x.code === "QCOW2-BACKING-FILE") as Qcow2Anomaly;
+    const a = audit(backing("base.qcow2", null)).find(
+      (x) => x.code === "QCOW2-BACKING-FILE",
+    ) as Qcow2Anomaly;
     expect(observe(a).note).toContain("base.qcow2");
     expect(observe(a).note).not.toContain("format ");
   });
@@ -126,7 +145,8 @@ describe("audit (header)", () => {
   });
 
   it("does not flag versions 2 and 3 as QCOW1", () => {
-    for (const version of [2, 3] as const) expect(codes(audit(info({ version })))).not.toContain("QCOW2-QCOW1");
+    for (const version of [2, 3] as const)
+      expect(codes(audit(info({ version })))).not.toContain("QCOW2-QCOW1");
   });
 
   it("names the encryption method", () => {
@@ -157,9 +177,16 @@ describe("auditSnapshots", () => {
   });
 
   it("round-trips to a finding located in the snapshot table", () => {
-    const f = toFinding(observe(auditSnapshots([snap("alpha", 1_700_000_000)])[0] as Qcow2Anomaly), ANALYZER_SOURCE);
+    const f = toFinding(
+      observe(auditSnapshots([snap("alpha", 1_700_000_000)])[0] as Qcow2Anomaly),
+      ANALYZER_SOURCE,
+    );
     expect(f.code).toBe("QCOW2-SNAPSHOT");
-    expect(f.evidence[0]?.location).toMatchObject({ kind: "host", offset: 0x30000, structure: "QCOW2 snapshot table" });
+    expect(f.evidence[0]?.location).toMatchObject({
+      kind: "host",
+      offset: 0x30000,
+      structure: "QCOW2 snapshot table",
+    });
   });
 });
 
@@ -178,9 +205,14 @@ describe("auditOrphans", () => {
   });
 
   it("cites each orphan's host offset", () => {
-    const f = toFinding(observe(auditOrphans(report(10, 3), 65536) as Qcow2Anomaly), ANALYZER_SOURCE);
+    const f = toFinding(
+      observe(auditOrphans(report(10, 3), 65536) as Qcow2Anomaly),
+      ANALYZER_SOURCE,
+    );
     expect(f.severity).toBe("medium");
-    const hosts = f.evidence.flatMap((e) => (e.location?.kind === "host" ? [e.location.offset] : []));
+    const hosts = f.evidence.flatMap((e) =>
+      e.location?.kind === "host" ? [e.location.offset] : [],
+    );
     expect(hosts).toEqual([5 * 65536, 6 * 65536, 7 * 65536]);
   });
 });

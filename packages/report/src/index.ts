@@ -11,6 +11,7 @@ export type { Observation } from "./observation.js";
 export { toFinding } from "./observation.js";
 export { shouldUseColor } from "./render/color.js";
 export { renderCsv } from "./render/csv.js";
+export { escapeForTerminal } from "./render/escape.js";
 export { renderJson } from "./render/json.js";
 export { renderJsonLines } from "./render/jsonl.js";
 export type { SarifLevel } from "./render/sarif.js";

@@ -1,24 +1,24 @@
-import { Option, type Command } from "commander";
-import { auditPath } from "@x/qcow2-forensic/node";
 import { toFindings } from "@x/qcow2-forensic";
+import { auditPath } from "@x/qcow2-forensic/node";
 import {
-  type ImageReport,
-  type ReportEnvelope,
-  type Severity,
-  SEVERITIES,
   buildImageReport,
   compareSeverity,
   filterBySeverity,
+  type ImageReport,
   parseSeverity,
+  type ReportEnvelope,
   renderCsv,
   renderJson,
   renderJsonLines,
   renderSarif,
   renderText,
+  SEVERITIES,
+  type Severity,
   shouldUseColor,
 } from "@x/report";
-import { CliError, EXIT, describeError } from "../errors.js";
+import { type Command, Option } from "commander";
 import { type Io, TOOL } from "../context.js";
+import { CliError, describeError, EXIT } from "../errors.js";
 
 const FORMATS = ["text", "json", "jsonl", "csv", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
@@ -32,7 +32,8 @@ interface AuditOptions {
 function severityOption(value: string | undefined, flag: string): Severity | undefined {
   if (value === undefined) return undefined;
   const s = parseSeverity(value);
-  if (s === undefined) throw new CliError(`${flag}: '${value}' is not one of ${SEVERITIES.join(", ")}`, EXIT.usage);
+  if (s === undefined)
+    throw new CliError(`${flag}: '${value}' is not one of ${SEVERITIES.join(", ")}`, EXIT.usage);
   return s;
 }
 
@@ -53,7 +54,10 @@ export async function runAudit(paths: string[], options: AuditOptions, io: Io): 
   const envelope: ReportEnvelope = { tool: { name: TOOL.name, version: TOOL.version }, images };
   io.stdout.write(render(envelope, options.format, io));
   if (images.some((i) => i.error !== null)) return EXIT.unreadable;
-  if (failOn !== undefined && images.some((i) => i.maxSeverity !== null && compareSeverity(i.maxSeverity, failOn) >= 0)) {
+  if (
+    failOn !== undefined &&
+    images.some((i) => i.maxSeverity !== null && compareSeverity(i.maxSeverity, failOn) >= 0)
+  ) {
     return EXIT.findings;
   }
   return EXIT.ok;
@@ -77,10 +81,17 @@ function render(envelope: ReportEnvelope, format: Format, io: Io): string {
 export function registerAudit(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("audit")
-    .description("grade each image's forensic anomalies (backing files, snapshots, encryption, dirty/corrupt flags, orphaned clusters)")
+    .description(
+      "grade each image's forensic anomalies (backing files, snapshots, encryption, dirty/corrupt flags, orphaned clusters)",
+    )
     .argument("<image...>", "QCOW/QCOW2 image files (opened read-only)")
-    .addOption(new Option("-f, --format <format>", "output format").choices(FORMATS).default("text"))
-    .option("--fail-on <severity>", `exit 1 when a finding is at or above this severity (${SEVERITIES.join("|")})`)
+    .addOption(
+      new Option("-f, --format <format>", "output format").choices(FORMATS).default("text"),
+    )
+    .option(
+      "--fail-on <severity>",
+      `exit 1 when a finding is at or above this severity (${SEVERITIES.join("|")})`,
+    )
     .option("--min-severity <severity>", "only report findings at or above this severity")
     .addHelpText(
       "after",

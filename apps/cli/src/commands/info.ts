@@ -1,9 +1,9 @@
-import type { Command } from "commander";
 import { toQemuImgInfo } from "@x/qcow2-core";
-import { type Io } from "../context.js";
+import type { Command } from "commander";
+import type { Io } from "../context.js";
+import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { renderInfoText } from "../views/info-text.js";
-import { EXIT } from "../errors.js";
 
 /** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
 export const EXTRA_INFO_KEY = "qcow2-forensic";
@@ -41,10 +41,18 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
 export function registerInfo(program: Command, io: Io, setExit: (code: number) => void): void {
   program
     .command("info")
-    .description("print the image's header facts (format, sizes, features, extensions, backing file)")
+    .description(
+      "print the image's header facts (format, sizes, features, extensions, backing file)",
+    )
     .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
-    .option("--json", "print the keys and values of `qemu-img info --output=json` (extra facts under \"qcow2-forensic\")")
-    .addHelpText("after", "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'")
+    .option(
+      "--json",
+      'print the keys and values of `qemu-img info --output=json` (extra facts under "qcow2-forensic")',
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'",
+    )
     .action(async (path: string, options: { json?: boolean }) => {
       setExit(await runInfo(path, options, io));
     });

@@ -23,10 +23,8 @@ export function rows(pairs: ReadonlyArray<readonly [string, string]>): string {
   return pairs.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join("\n");
 }
 
-/** Replaces control characters so names from an image cannot drive the terminal. */
-export function safe(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
+/** Names from an image are untrusted: printed escaped, one line each. */
+export { escapeForTerminal as safe } from "@x/report";
 
 export function isoDate(sec: number, nsec = 0): string {
   const d = new Date(sec * 1000 + Math.floor(nsec / 1e6));

@@ -14,7 +14,11 @@ export function renderSnapshotsText(path: string, table: SnapshotTable): string 
   ]);
   const all = [header, ...body];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   let out = `Snapshot list of ${safe(path)}: ${table.snapshots.length} of ${table.expected}\n`;
   if (table.snapshots.length > 0) out += `${all.map(line).join("\n")}\n`;
   if (table.truncated) out += "warning: snapshot table is truncated\n";

@@ -1,4 +1,4 @@
-import { type Layout, decodeLayout } from "./layout.js";
+import { decodeLayout, type Layout } from "./layout.js";
 import { decodeString } from "./strings.js";
 
 /** Fixed part of a bitmap directory entry (qcow2.txt "Bitmap directory"), 24 bytes. */

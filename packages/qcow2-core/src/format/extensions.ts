@@ -1,3 +1,4 @@
+import { LIMITS } from "../limits.js";
 import {
   HEADER_EXT_BACKING_FORMAT,
   HEADER_EXT_BITMAPS,
@@ -7,10 +8,9 @@ import {
   HEADER_EXT_FULL_DISK_ENCRYPTION,
 } from "./constants.js";
 import type { FeatureKind } from "./features.js";
-import { type Layout, decodeLayout } from "./layout.js";
+import { decodeLayout, type Layout } from "./layout.js";
 import { type OutOfRangeField, toSafeNumber } from "./numbers.js";
 import type { HeaderProblem } from "./problems.js";
-import { LIMITS } from "../limits.js";
 import { decodeString } from "./strings.js";
 
 /** Names of the extension types QEMU defines (qcow2.txt "Header extensions"). */
@@ -164,7 +164,10 @@ function decodeKnownExtension(
       out.externalDataFile = decodeString(data, LIMITS.maxExtensionString);
       return;
     case HEADER_EXT_FEATURE_NAME_TABLE: {
-      const count = Math.min(Math.floor(data.length / FEATURE_NAME_ENTRY_SIZE), LIMITS.maxFeatureNameEntries);
+      const count = Math.min(
+        Math.floor(data.length / FEATURE_NAME_ENTRY_SIZE),
+        LIMITS.maxFeatureNameEntries,
+      );
       for (let i = 0; i < count; i++) {
         const e = data.subarray(i * FEATURE_NAME_ENTRY_SIZE, (i + 1) * FEATURE_NAME_ENTRY_SIZE);
         const typeByte = e[0] ?? 0;
@@ -190,7 +193,11 @@ function decodeKnownExtension(
       const b = decodeLayout(data, 0, BITMAPS_LAYOUT);
       out.bitmaps = {
         nbBitmaps: b.nb_bitmaps,
-        bitmapDirectorySize: toSafeNumber(b.bitmap_directory_size, "bitmap_directory_size", outOfRange),
+        bitmapDirectorySize: toSafeNumber(
+          b.bitmap_directory_size,
+          "bitmap_directory_size",
+          outOfRange,
+        ),
         bitmapDirectoryOffset: toSafeNumber(
           b.bitmap_directory_offset,
           "bitmap_directory_offset",

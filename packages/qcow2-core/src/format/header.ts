@@ -2,12 +2,12 @@ import { Qcow2Error } from "../errors.js";
 import {
   MAX_CLUSTER_BITS,
   MIN_CLUSTER_BITS,
+  QCOW_MAGIC,
   QCOW2_V2_HEADER_SIZE,
   QCOW2_V3_HEADER_SIZE,
-  QCOW_MAGIC,
 } from "./constants.js";
-import { type FeatureSet, decodeFeatures, noFeatures } from "./features.js";
-import { type Layout, decodeLayout } from "./layout.js";
+import { decodeFeatures, type FeatureSet, noFeatures } from "./features.js";
+import { decodeLayout, type Layout } from "./layout.js";
 import { type OutOfRangeField, toSafeNumber } from "./numbers.js";
 import type { HeaderProblem } from "./problems.js";
 
@@ -85,9 +85,13 @@ export function decodeHeader(
   outOfRange: OutOfRangeField[],
 ): Qcow2Header {
   if (bytes.length < QCOW2_V2_HEADER_SIZE) {
-    throw new Qcow2Error("FILE_TOO_SMALL", `${bytes.length} bytes is shorter than a QCOW2 header (72)`, {
-      value: bytes.length,
-    });
+    throw new Qcow2Error(
+      "FILE_TOO_SMALL",
+      `${bytes.length} bytes is shorter than a QCOW2 header (72)`,
+      {
+        value: bytes.length,
+      },
+    );
   }
   const h = decodeLayout(bytes, 0, HEADER_V2_LAYOUT);
   if (h.magic !== QCOW_MAGIC) {
@@ -97,10 +101,14 @@ export function decodeHeader(
     });
   }
   if (h.version !== 2 && h.version !== 3) {
-    throw new Qcow2Error("UNSUPPORTED_VERSION", `version ${h.version} is not a QCOW2 version (2 or 3)`, {
-      field: "version",
-      value: h.version,
-    });
+    throw new Qcow2Error(
+      "UNSUPPORTED_VERSION",
+      `version ${h.version} is not a QCOW2 version (2 or 3)`,
+      {
+        field: "version",
+        value: h.version,
+      },
+    );
   }
   const n = (v: bigint, field: string) => toSafeNumber(v, field, outOfRange);
   const clusterSizeKnown = h.cluster_bits >= MIN_CLUSTER_BITS && h.cluster_bits <= MAX_CLUSTER_BITS;

@@ -64,7 +64,11 @@ export function l2EntrySize(extendedL2: boolean): number {
 /**
  * Decodes the first 64-bit word of an L2 entry (QEMU `qcow2_get_cluster_type`).
  */
-export function decodeL2Entry(entry: bigint, clusterBits: number, context: L2Context = {}): ClusterDescriptor {
+export function decodeL2Entry(
+  entry: bigint,
+  clusterBits: number,
+  context: L2Context = {},
+): ClusterDescriptor {
   const { hasDataFile = false, extendedL2 = false } = context;
   if ((entry & QCOW_OFLAG_COMPRESSED) !== 0n) {
     return { kind: "compressed", ...decodeCompressedDescriptor(entry, clusterBits) };

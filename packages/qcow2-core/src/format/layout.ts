@@ -31,7 +31,11 @@ export function layoutSize(layout: Layout): number {
  * inside `bytes` (checked here too: a short buffer is a programming error
  * surfaced as a RangeError only if a caller skipped its bounds check).
  */
-export function decodeLayout<L extends Layout>(bytes: Uint8Array, base: number, layout: L): Decoded<L> {
+export function decodeLayout<L extends Layout>(
+  bytes: Uint8Array,
+  base: number,
+  layout: L,
+): Decoded<L> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Record<string, number | bigint> = {};
   for (const [name, f] of Object.entries(layout)) {

@@ -24,11 +24,15 @@ export function toSafeNumber(value: bigint, field: string, outOfRange: OutOfRang
 /** Like {@link toSafeNumber} but throws a typed `OUT_OF_RANGE` error (strict paths). */
 export function requireSafeNumber(value: bigint, field: string, file?: string): number {
   if (value <= MAX_SAFE) return Number(value);
-  throw new Qcow2Error("OUT_OF_RANGE", `${field} = ${value} exceeds 2^53-1 and cannot be addressed`, {
-    field,
-    value,
-    ...(file === undefined ? {} : { file }),
-  });
+  throw new Qcow2Error(
+    "OUT_OF_RANGE",
+    `${field} = ${value} exceeds 2^53-1 and cannot be addressed`,
+    {
+      field,
+      value,
+      ...(file === undefined ? {} : { file }),
+    },
+  );
 }
 
 /** `0x`-prefixed lower-case hex for messages and evidence. */

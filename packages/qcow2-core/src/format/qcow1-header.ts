@@ -1,5 +1,5 @@
 import { QCOW1_HEADER_SIZE } from "./constants.js";
-import { type Layout, decodeLayout } from "./layout.js";
+import { decodeLayout, type Layout } from "./layout.js";
 import { type OutOfRangeField, toSafeNumber } from "./numbers.js";
 
 /** The QCOW version 1 header (QEMU block/qcow.c `QCowHeader`). */

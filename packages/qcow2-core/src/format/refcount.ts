@@ -31,7 +31,10 @@ export function refcountAt(block: Uint8Array, index: number, refcountOrder: numb
     case 5: {
       const at = index * 4;
       return (
-        (((block[at] ?? 0) << 24) | ((block[at + 1] ?? 0) << 16) | ((block[at + 2] ?? 0) << 8) | (block[at + 3] ?? 0)) >>>
+        (((block[at] ?? 0) << 24) |
+          ((block[at + 1] ?? 0) << 16) |
+          ((block[at + 2] ?? 0) << 8) |
+          (block[at + 3] ?? 0)) >>>
         0
       );
     }

@@ -1,4 +1,4 @@
-import { type Layout, decodeLayout } from "./layout.js";
+import { decodeLayout, type Layout } from "./layout.js";
 import { type OutOfRangeField, toSafeNumber } from "./numbers.js";
 
 /** Fixed part of a snapshot table entry (qcow2.txt "Snapshots"), 40 bytes. */
@@ -40,17 +40,24 @@ export interface SnapshotExtra {
 const ICOUNT_UNSET = 0xffffffffffffffffn;
 
 /** Decodes as much extra data as `bytes` holds (8, 16 or 24+ bytes). */
-export function decodeSnapshotExtra(bytes: Uint8Array, outOfRange: OutOfRangeField[]): SnapshotExtra {
+export function decodeSnapshotExtra(
+  bytes: Uint8Array,
+  outOfRange: OutOfRangeField[],
+): SnapshotExtra {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u64 = (at: number) => (bytes.length >= at + 8 ? view.getBigUint64(at) : null);
   const large = u64(SNAPSHOT_EXTRA_LAYOUT.vm_state_size_large.offset);
   const disk = u64(SNAPSHOT_EXTRA_LAYOUT.disk_size.offset);
   const icount = u64(SNAPSHOT_EXTRA_LAYOUT.icount.offset);
   return {
-    vmStateSizeLarge: large === null ? null : toSafeNumber(large, "vm_state_size_large", outOfRange),
+    vmStateSizeLarge:
+      large === null ? null : toSafeNumber(large, "vm_state_size_large", outOfRange),
     diskSize: disk === null ? null : toSafeNumber(disk, "disk_size", outOfRange),
     // All-ones means "not recorded" (QEMU writes -1 when icount is off).
-    icount: icount === null || icount === ICOUNT_UNSET ? null : toSafeNumber(icount, "icount", outOfRange),
+    icount:
+      icount === null || icount === ICOUNT_UNSET
+        ? null
+        : toSafeNumber(icount, "icount", outOfRange),
   };
 }
 

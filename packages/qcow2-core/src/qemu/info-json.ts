@@ -1,5 +1,13 @@
 import type { BitmapEntry } from "../format/bitmap-directory.js";
-import { COMPAT_LAZY_REFCOUNTS, INCOMPAT_CORRUPT, INCOMPAT_DIRTY, INCOMPAT_EXTENDED_L2, AUTOCLEAR_DATA_FILE_RAW, INCOMPAT_EXTERNAL_DATA_FILE, hasFeature } from "../format/features.js";
+import {
+  AUTOCLEAR_DATA_FILE_RAW,
+  COMPAT_LAZY_REFCOUNTS,
+  hasFeature,
+  INCOMPAT_CORRUPT,
+  INCOMPAT_DIRTY,
+  INCOMPAT_EXTENDED_L2,
+  INCOMPAT_EXTERNAL_DATA_FILE,
+} from "../format/features.js";
 import type { Qcow2Info } from "../inspect.js";
 import type { Qcow2Snapshot } from "../snapshots.js";
 import { type QemuSnapshotInfo, toQemuSnapshotList } from "./snapshot-json.js";
@@ -55,13 +63,15 @@ export function combineBackingPath(imageFilename: string, backing: string): stri
 export function toQemuImgInfo(info: Qcow2Info, inputs: QemuInfoInputs): QemuImgInfo {
   // Built in QEMU's key order so the text matches too, not only the parsed object.
   const ordered: Record<string, unknown> = {};
-  if (inputs.snapshots !== undefined && inputs.snapshots.length > 0) ordered.snapshots = toQemuSnapshotList(inputs.snapshots);
+  if (inputs.snapshots !== undefined && inputs.snapshots.length > 0)
+    ordered.snapshots = toQemuSnapshotList(inputs.snapshots);
   ordered["virtual-size"] = info.virtualSize;
   ordered.filename = inputs.filename;
   if (info.clusterSize !== null) ordered["cluster-size"] = info.clusterSize;
   ordered.format = info.version === 1 ? "qcow" : "qcow2";
   if (inputs.actualSize !== undefined) ordered["actual-size"] = inputs.actualSize;
-  if (info.version >= 2) ordered["format-specific"] = { type: "qcow2", data: formatSpecific(info, inputs) };
+  if (info.version >= 2)
+    ordered["format-specific"] = { type: "qcow2", data: formatSpecific(info, inputs) };
   const backing = info.backingFile?.name;
   if (backing !== undefined && backing !== null) {
     ordered["full-backing-filename"] = combineBackingPath(inputs.filename, backing);
@@ -74,7 +84,10 @@ export function toQemuImgInfo(info: Qcow2Info, inputs: QemuInfoInputs): QemuImgI
 }
 
 function formatSpecific(info: Qcow2Info, inputs: QemuInfoInputs): Record<string, unknown> {
-  const compression = info.compressionTypeName === "unknown" ? String(info.compressionType) : info.compressionTypeName;
+  const compression =
+    info.compressionTypeName === "unknown"
+      ? String(info.compressionType)
+      : info.compressionTypeName;
   if (info.version === 2) {
     return { compat: "0.10", "compression-type": compression, "refcount-bits": info.refcountBits };
   }
@@ -94,7 +107,8 @@ function formatSpecific(info: Qcow2Info, inputs: QemuInfoInputs): Record<string,
   data["refcount-bits"] = info.refcountBits;
   const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
   if (info.externalDataFile !== null) data["data-file"] = info.externalDataFile;
-  if (hasDataFile) data["data-file-raw"] = hasFeature(info.autoclearFeatures, AUTOCLEAR_DATA_FILE_RAW);
+  if (hasDataFile)
+    data["data-file-raw"] = hasFeature(info.autoclearFeatures, AUTOCLEAR_DATA_FILE_RAW);
   data.corrupt = hasFeature(info.incompatibleFeatures, INCOMPAT_CORRUPT);
   data["extended-l2"] = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2);
   return data;

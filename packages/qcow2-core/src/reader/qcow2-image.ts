@@ -1,6 +1,6 @@
-import { Qcow2Error, isQcow2Error } from "../errors.js";
+import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { type ClusterDescriptor, decodeL2Entry, l1EntryOffset } from "../format/l2-entry.js";
-import { type Qcow2Info, inspect } from "../inspect.js";
+import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
@@ -79,14 +79,24 @@ export class Qcow2Image {
         l1Size = snapshot.l1Size;
         virtualSize = snapshot.diskSize ?? info.virtualSize;
       }
-      const l1 = await L1Table.load(source, l1Offset, l1Size, clusterSize, snapshot ? `snapshot ${snapshot.id}` : "active");
+      const l1 = await L1Table.load(
+        source,
+        l1Offset,
+        l1Size,
+        clusterSize,
+        snapshot ? `snapshot ${snapshot.id}` : "active",
+      );
       // QEMU refuses an L1 table too small to map the whole virtual disk.
       const needed = Math.ceil(virtualSize / (clusterSize * (clusterSize / 8)));
       if (l1Size < needed) {
-        throw new Qcow2Error("INVALID_STRUCTURE", `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`, {
-          field: "l1_size",
-          value: l1Size,
-        });
+        throw new Qcow2Error(
+          "INVALID_STRUCTURE",
+          `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`,
+          {
+            field: "l1_size",
+            value: l1Size,
+          },
+        );
       }
       return new Qcow2Image(source, info, l1, virtualSize, snapshot, options);
     } catch (e) {
@@ -99,13 +109,24 @@ export class Qcow2Image {
    * of the disk is clipped (the result is shorter), as a file read would be.
    */
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new Qcow2Error("OUT_OF_RANGE", `invalid read range ${offset}+${length}`, { file: this.source.name });
-    }
-    if (length > MAX_READ_LENGTH) {
-      throw new Qcow2Error("LIMIT_EXCEEDED", `read of ${length} bytes exceeds ${MAX_READ_LENGTH}; use stream()`, {
+    if (
+      !Number.isSafeInteger(offset) ||
+      offset < 0 ||
+      !Number.isSafeInteger(length) ||
+      length < 0
+    ) {
+      throw new Qcow2Error("OUT_OF_RANGE", `invalid read range ${offset}+${length}`, {
         file: this.source.name,
       });
+    }
+    if (length > MAX_READ_LENGTH) {
+      throw new Qcow2Error(
+        "LIMIT_EXCEEDED",
+        `read of ${length} bytes exceeds ${MAX_READ_LENGTH}; use stream()`,
+        {
+          file: this.source.name,
+        },
+      );
     }
     const end = Math.min(offset + length, this.virtualSize);
     const out = new Uint8Array(Math.max(0, end - offset));
@@ -166,11 +187,15 @@ export class Qcow2Image {
     const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
     if (l2Offset === 0) return { kind: "unallocated" };
     if (l2Offset % this.clusterSize !== 0) {
-      throw new Qcow2Error("INVALID_STRUCTURE", `L2 table offset ${l2Offset} (L1 index ${l1Index}) is not cluster-aligned`, {
-        field: "l1_entry",
-        value: l2Offset,
-        offset: this.l1.offset + l1Index * 8,
-      });
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `L2 table offset ${l2Offset} (L1 index ${l1Index}) is not cluster-aligned`,
+        {
+          field: "l1_entry",
+          value: l2Offset,
+          offset: this.l1.offset + l1Index * 8,
+        },
+      );
     }
     const l2 = await this.l2Table(l2Offset);
     const l2Index = clusterIndex - l1Index * this.l2Entries;
@@ -195,7 +220,10 @@ export class Qcow2Image {
     return table;
   }
 
-  private async decompressCluster(hostOffset: number, compressedLength: number): Promise<Uint8Array> {
+  private async decompressCluster(
+    hostOffset: number,
+    compressedLength: number,
+  ): Promise<Uint8Array> {
     if (this.lastCompressed?.hostOffset === hostOffset) return this.lastCompressed.data;
     const input = await readPadded(this.source, hostOffset, compressedLength);
     let data: Uint8Array;
@@ -216,7 +244,9 @@ export class Qcow2Image {
    * The virtual disk as a web `ReadableStream`, in chunks of `chunkSize`
    * bytes (default 1 MiB). Pull-based: it reads only as fast as it is consumed.
    */
-  stream(options: { start?: number; end?: number; chunkSize?: number } = {}): ReadableStream<Uint8Array> {
+  stream(
+    options: { start?: number; end?: number; chunkSize?: number } = {},
+  ): ReadableStream<Uint8Array> {
     const chunkSize = options.chunkSize ?? 1024 * 1024;
     const end = Math.min(options.end ?? this.virtualSize, this.virtualSize);
     let pos = options.start ?? 0;
@@ -243,15 +273,23 @@ export class Qcow2Image {
   }
 }
 
-async function findSnapshot(source: ByteSource, info: Qcow2Info, wanted: string): Promise<Qcow2Snapshot> {
+async function findSnapshot(
+  source: ByteSource,
+  info: Qcow2Info,
+  wanted: string,
+): Promise<Qcow2Snapshot> {
   const table = await readSnapshots(source, info);
   const byId = table.snapshots.find((s) => s.id === wanted);
   const found = byId ?? table.snapshots.find((s) => s.name === wanted);
   if (found === undefined) {
-    throw new Qcow2Error("SNAPSHOT_NOT_FOUND", `no snapshot with id or name ${JSON.stringify(wanted)}`, {
-      field: "snapshot",
-      value: wanted,
-    });
+    throw new Qcow2Error(
+      "SNAPSHOT_NOT_FOUND",
+      `no snapshot with id or name ${JSON.stringify(wanted)}`,
+      {
+        field: "snapshot",
+        value: wanted,
+      },
+    );
   }
   return found;
 }

@@ -30,7 +30,12 @@ export async function readExact(
   length: number,
   structure: string,
 ): Promise<Uint8Array> {
-  if (!Number.isSafeInteger(position) || position < 0 || !Number.isSafeInteger(length) || length < 0) {
+  if (
+    !Number.isSafeInteger(position) ||
+    position < 0 ||
+    !Number.isSafeInteger(length) ||
+    length < 0
+  ) {
     throw new Qcow2Error("OUT_OF_RANGE", `${structure}: invalid range ${position}+${length}`, {
       file: source.name,
       field: structure,
@@ -82,8 +87,13 @@ export async function readSafely(
  * what QEMU's file driver returns for a read beyond EOF, so the reader shows
  * the guest what QEMU would. Check and audit report such offsets separately.
  */
-export async function readPadded(source: ByteSource, position: number, length: number): Promise<Uint8Array> {
-  const bytes = position >= source.size ? new Uint8Array(0) : await readSafely(source, position, length);
+export async function readPadded(
+  source: ByteSource,
+  position: number,
+  length: number,
+): Promise<Uint8Array> {
+  const bytes =
+    position >= source.size ? new Uint8Array(0) : await readSafely(source, position, length);
   if (bytes.length === length) return bytes;
   const out = new Uint8Array(length);
   out.set(bytes.subarray(0, length));

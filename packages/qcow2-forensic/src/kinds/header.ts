@@ -20,7 +20,8 @@ const header = (field: keyof typeof FIELD, value: string) => ({
 export const corrupt: AnomalyKind<AnomalyOf<"QCOW2-CORRUPT">> = {
   severity: "high",
   category: "integrity",
-  meaning: "QEMU's corrupt bit (incompatible bit 1) is set: QEMU found inconsistent metadata and stopped writing",
+  meaning:
+    "QEMU's corrupt bit (incompatible bit 1) is set: QEMU found inconsistent metadata and stopped writing",
   note: () =>
     "the corrupt bit is set — consistent with QEMU having detected inconsistent metadata in this image and refusing further writes",
   evidence: () => [header("incompatible_features", "corrupt")],
@@ -38,7 +39,8 @@ export const dirty: AnomalyKind<AnomalyOf<"QCOW2-DIRTY">> = {
 export const externalData: AnomalyKind<AnomalyOf<"QCOW2-EXTERNAL-DATA">> = {
   severity: "medium",
   category: "provenance",
-  meaning: "guest data lives in an external data file (incompatible bit 2): the image is not self-contained",
+  meaning:
+    "guest data lives in an external data file (incompatible bit 2): the image is not self-contained",
   note: (a) =>
     a.dataFile === null
       ? "image stores guest data in an external data file — consistent with evidence that is not self-contained"
@@ -85,7 +87,8 @@ export const internalSnapshots: AnomalyKind<AnomalyOf<"QCOW2-INTERNAL-SNAPSHOTS"
   severity: "low",
   category: "history",
   meaning: "the image carries internal snapshots: earlier guest states to examine",
-  note: (a) => `image carries ${a.count} internal snapshot(s) — additional captured guest states to examine`,
+  note: (a) =>
+    `image carries ${a.count} internal snapshot(s) — additional captured guest states to examine`,
   evidence: (a) => [header("nb_snapshots", String(a.count))],
 };
 

@@ -1,5 +1,13 @@
 import type { AnomalyCode, AnomalyOf } from "../anomaly.js";
-import { backingFile, corrupt, dirty, encrypted, externalData, internalSnapshots, qcow1 } from "./header.js";
+import {
+  backingFile,
+  corrupt,
+  dirty,
+  encrypted,
+  externalData,
+  internalSnapshots,
+  qcow1,
+} from "./header.js";
 import type { AnomalyKind } from "./kind.js";
 import { orphanClusters } from "./refcount.js";
 import { snapshot } from "./snapshot.js";

@@ -11,7 +11,8 @@ export const orphanClusters: AnomalyKind<AnomalyOf<"QCOW2-ORPHAN-CLUSTERS">> = {
   meaning: "clusters reachable through the active L1/L2 tables have a stored refcount of 0",
   note: (a) => {
     const first = a.orphans[0];
-    const where = first === undefined ? "" : ` (first at host offset 0x${first.hostOffset.toString(16)})`;
+    const where =
+      first === undefined ? "" : ` (first at host offset 0x${first.hostOffset.toString(16)})`;
     return `${a.count} of ${a.allocated} allocated cluster(s) are reachable through L1/L2 yet have a host refcount of 0${where} — consistent with an interrupted or tampered refcount update; QEMU would count each as a corruption and may reallocate the cluster, overwriting guest data`;
   },
   evidence: (a) => {

@@ -2,6 +2,7 @@ import type { Evidence, Finding } from "../finding.js";
 import { formatLocation } from "../location.js";
 import type { ImageReport, ReportEnvelope } from "../report.js";
 import type { Severity } from "../severity.js";
+import { escapeForTerminal as safe } from "./escape.js";
 
 /**
  * Options for {@link renderText}.
@@ -30,25 +31,6 @@ const UNRATED = "unrated";
 const SEVERITY_WIDTH = 8;
 const INDENT = "  ";
 const EVIDENCE_INDENT = " ".repeat(INDENT.length + SEVERITY_WIDTH + 2 + 2);
-
-// Paths, notes and evidence values can come straight from a hostile image
-// (snapshot names, backing file names). Escaping C0/C1 controls and bidi
-// overrides stops them from moving the cursor, recolouring the terminal or
-// visually reordering text, and keeps every record on a single line.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-function safe(text: string): string {
-  return text.replace(UNSAFE, (ch) => {
-    const code = ch.charCodeAt(0);
-    if (ch === "\n") return "\\n";
-    if (ch === "\r") return "\\r";
-    if (ch === "\t") return "\\t";
-    return code <= 0xff
-      ? `\\x${code.toString(16).padStart(2, "0")}`
-      : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
-}
 
 // reduce rather than Math.max(...xs): spreading a huge array can overflow the stack.
 function longest(texts: readonly string[]): number {
