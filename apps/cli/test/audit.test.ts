@@ -141,9 +141,16 @@ describe("help and version", () => {
     });
   }
 
-  it("--version prints the package version", () => {
-    const r = runCli(["--version"]);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-  });
+  for (const args of [
+    ["--version"],
+    ["audit", "--version"],
+    ["info", "--version"],
+    ["snapshots", "--version"],
+  ]) {
+    it(`${args.join(" ")} prints the package version`, () => {
+      const r = runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    });
+  }
 });
