@@ -15,6 +15,11 @@ export type Qcow2ErrorCode =
   | "LIMIT_EXCEEDED"
   | "DECOMPRESSION_FAILED"
   | "SNAPSHOT_NOT_FOUND"
+  | "BACKING_NOT_FOUND"
+  | "BACKING_UNREADABLE"
+  | "BACKING_LOOP"
+  | "BACKING_TOO_DEEP"
+  | "DATA_FILE_NOT_FOUND"
   | "IO";
 
 /** Details that let a message name the file, the field and the offending value. */

@@ -57,8 +57,23 @@ export {
   type QemuInfoInputs,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
+export { formatQemuMapJson } from "./qemu/map-json.js";
 export { type QemuSnapshotInfo, toQemuSnapshotList } from "./qemu/snapshot-json.js";
-export { type Decompressor, fflateDecompressor } from "./reader/decompress.js";
+export type {
+  BackingRequest,
+  BackingResolver,
+  DataFileResolver,
+  LayerFormat,
+} from "./reader/backing.js";
+export { probeFormat } from "./reader/backing.js";
+export {
+  type Decompressor,
+  fflateDecompressor,
+  fzstdDecompressor,
+  type ZstdDecompressor,
+} from "./reader/decompress.js";
+export type { GuestRange, Layer, LayerExtent } from "./reader/layer.js";
+export type { MapExtent } from "./reader/map.js";
 export { MAX_READ_LENGTH, type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
 export {
   MAX_LISTED_ORPHANS,

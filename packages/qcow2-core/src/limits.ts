@@ -27,6 +27,8 @@ export const LIMITS = {
   maxFeatureNameEntries: (2 * 1024 * 1024) / 48,
   /** Bytes of cluster 0 read to parse header extensions: MAX_CLUSTER_BITS = 21. */
   maxHeaderClusterBytes: 2 * 1024 * 1024,
+  /** Backing chain depth; real chains are a handful deep, and each layer holds an open file. */
+  maxBackingDepth: 64,
   /** L2 tables kept in memory by one open image (each ≤ one cluster, ≤ 2 MiB). */
   l2CacheEntries: 64,
 } as const;

@@ -3,9 +3,11 @@
  * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
  */
 import { constants as fsConstants } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, realpath } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { inflateRawSync, constants as zlibConstants } from "node:zlib";
 import { Qcow2Error } from "./errors.js";
+import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
 import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
@@ -105,14 +107,87 @@ export const zlibDecompressor: Decompressor = {
   },
 };
 
+/** Where {@link openImage} looks for backing and external data files. */
+export interface FileResolveOptions {
+  /**
+   * Look for backing files in this folder only (by their recorded relative
+   * path, then by base name) instead of next to the image — for evidence
+   * copied away from the host whose absolute paths it records.
+   */
+  backingDir?: string;
+}
+
+async function openExisting(
+  candidates: string[],
+  code: "BACKING_NOT_FOUND" | "DATA_FILE_NOT_FOUND",
+  what: string,
+): Promise<FileSource> {
+  for (const candidate of candidates) {
+    try {
+      // The real path names the file, so a chain that loops through links is caught.
+      return await openFileSource(await realpath(candidate));
+    } catch (e) {
+      const missing =
+        (e as { code?: string }).code === "ENOENT" ||
+        /no such file/.test(String((e as Error).message));
+      if (!missing) throw e;
+    }
+  }
+  throw new Qcow2Error(code, `${what} not found (looked for ${candidates.join(", ")})`, {
+    value: what,
+  });
+}
+
 /**
- * Opens the image file at `path` read-only for reading its virtual disk.
- * Close it with `image.close()`.
+ * Resolves backing names as QEMU does — relative to the referring image's
+ * folder, absolute names as they are — or only inside `backingDir`.
  */
-export async function openImage(path: string, options: OpenImageOptions = {}): Promise<Qcow2Image> {
+export function fileBackingResolver(options: FileResolveOptions = {}): BackingResolver {
+  return async ({ name, referrer }) => {
+    const dir = options.backingDir;
+    const candidates =
+      dir === undefined
+        ? [isAbsolute(name) ? name : join(dirname(referrer), name)]
+        : [...(isAbsolute(name) ? [] : [join(dir, name)]), join(dir, basename(name))];
+    return openExisting(
+      [...new Set(candidates)],
+      "BACKING_NOT_FOUND",
+      `backing file ${JSON.stringify(name)}`,
+    );
+  };
+}
+
+/** Resolves an external data file name relative to the image's folder (absolute names as they are). */
+export const fileDataFileResolver: DataFileResolver = async (name, referrer) =>
+  openExisting(
+    [isAbsolute(name) ? name : join(dirname(referrer), name)],
+    "DATA_FILE_NOT_FOUND",
+    `external data file ${JSON.stringify(name)}`,
+  );
+
+/**
+ * Opens the image file at `path` read-only, with its backing chain and
+ * external data file resolved from disk. Close it with `image.close()`.
+ *
+ * @example
+ * ```ts
+ * const image = await openImage("overlay.qcow2", { backingDir: "/evidence/bases" });
+ * ```
+ */
+export async function openImage(
+  path: string,
+  options: OpenImageOptions & FileResolveOptions = {},
+): Promise<Qcow2Image> {
   const source = await openFileSource(path);
   try {
-    return await Qcow2Image.open(source, { decompressor: zlibDecompressor, ...options });
+    return await Qcow2Image.open(source, {
+      decompressor: zlibDecompressor,
+      resolveBacking: fileBackingResolver(
+        options.backingDir === undefined ? {} : { backingDir: options.backingDir },
+      ),
+      resolveDataFile: fileDataFileResolver,
+      ...options,
+    });
   } catch (e) {
     await source.close();
     throw e;

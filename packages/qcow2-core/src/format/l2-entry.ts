@@ -83,3 +83,51 @@ export function decodeL2Entry(
   }
   return { kind: "normal", hostOffset };
 }
+
+/**
+ * The state of one subcluster (or of a whole cluster without extended L2),
+ * as QEMU's `qcow2_get_subcluster_type` classifies it.
+ */
+export type SubclusterType =
+  | "normal"
+  | "compressed"
+  | "zero-plain"
+  | "zero-alloc"
+  | "unallocated-plain"
+  | "unallocated-alloc"
+  | "invalid";
+
+/** Subclusters per cluster with extended L2 entries (qcow2.txt "Extended L2 Entries"). */
+export const SUBCLUSTERS_PER_CLUSTER = 32;
+
+/**
+ * Classifies subcluster `index` of a cluster from its decoded entry and its
+ * extended-L2 bitmap (bits 0–31 allocated, 32–63 reads-as-zero).
+ */
+export function subclusterType(
+  d: ClusterDescriptor,
+  bitmap: bigint,
+  index: number,
+): SubclusterType {
+  const alloc = (bitmap >> BigInt(index)) & 1n;
+  const zero = (bitmap >> BigInt(index + 32)) & 1n;
+  switch (d.kind) {
+    case "compressed":
+      return "compressed";
+    case "normal":
+      if (((bitmap >> 32n) & bitmap & 0xffffffffn) !== 0n) return "invalid";
+      if (zero) return "zero-alloc";
+      return alloc ? "normal" : "unallocated-alloc";
+    case "unallocated":
+      if ((bitmap & 0xffffffffn) !== 0n) return "invalid";
+      return zero ? "zero-plain" : "unallocated-plain";
+    default:
+      // Bit 0 is not a zero flag with extended L2, so these kinds cannot occur.
+      return "invalid";
+  }
+}
+
+/** The type of a whole cluster without extended L2. */
+export function clusterType(d: ClusterDescriptor): SubclusterType {
+  return d.kind === "unallocated" ? "unallocated-plain" : d.kind;
+}

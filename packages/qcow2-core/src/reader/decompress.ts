@@ -1,12 +1,20 @@
 import { inflateSync } from "fflate";
+import { decompress as zstdDecompress } from "fzstd";
+import { zstdFrameLength } from "../format/zstd-frame.js";
 
 /**
- * Inflates one compressed cluster. Implementations must behave as QEMU's
- * `qcow2_zlib_decompress`: raw deflate, output exactly `outputSize` bytes
- * (a stream that ends early is an error), input may carry trailing bytes.
+ * Inflates one compressed cluster. Implementations behave as QEMU's
+ * `qcow2_zlib_decompress` / `qcow2_zstd_decompress`: the output must be
+ * exactly `outputSize` bytes (a stream that ends early is an error); the
+ * input may carry trailing bytes up to the end of its last sector.
  */
 export interface Decompressor {
   inflateRaw(input: Uint8Array, outputSize: number): Uint8Array;
+}
+
+/** Decodes a zstd-compressed cluster (compression_type 1). */
+export interface ZstdDecompressor {
+  decompress(input: Uint8Array, outputSize: number): Uint8Array;
 }
 
 /** Browser-safe pure-JS inflate (fflate); the Node entry swaps in `node:zlib`. */
@@ -19,6 +27,25 @@ export const fflateDecompressor: Decompressor = {
     if (written.length !== outputSize) {
       throw new Error(`deflate stream produced ${written.length} bytes, expected ${outputSize}`);
     }
-    return written.buffer === out.buffer && written.byteOffset === 0 ? out : written;
+    return written;
+  },
+};
+
+/**
+ * zstd through `fzstd`: pure JavaScript (Node 20's zlib has no zstd), so the
+ * same decoder runs in Node and browsers. The frame is cut at its end first:
+ * QCOW2 pads compressed clusters to whole sectors and the decoder would read
+ * the padding as a second, invalid frame.
+ */
+export const fzstdDecompressor: ZstdDecompressor = {
+  decompress(input: Uint8Array, outputSize: number): Uint8Array {
+    const frameLength = zstdFrameLength(input);
+    if (frameLength === null) throw new Error("not a complete zstd frame");
+    const out = new Uint8Array(outputSize);
+    const written = zstdDecompress(input.subarray(0, frameLength), out);
+    if (written.length !== outputSize) {
+      throw new Error(`zstd frame produced ${written.length} bytes, expected ${outputSize}`);
+    }
+    return written;
   },
 };

@@ -1,21 +1,44 @@
 import { isQcow2Error, Qcow2Error } from "../errors.js";
-import { type ClusterDescriptor, decodeL2Entry, l1EntryOffset } from "../format/l2-entry.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
-import { type ByteSource, readPadded } from "../source/byte-source.js";
-import { type Decompressor, fflateDecompressor } from "./decompress.js";
-import { L1Table } from "./l1-table.js";
-import { LruCache } from "./lru-cache.js";
+import { type ByteSource, readSafely } from "../source/byte-source.js";
+import {
+  type BackingResolver,
+  type DataFileResolver,
+  type LayerFormat,
+  probeFormat,
+} from "./backing.js";
+import {
+  type Decompressor,
+  fflateDecompressor,
+  fzstdDecompressor,
+  type ZstdDecompressor,
+} from "./decompress.js";
+import type { Layer } from "./layer.js";
+import { type MapExtent, mapLayers } from "./map.js";
 import { assertReadable } from "./open-checks.js";
+import { Qcow1Layer } from "./qcow1-layer.js";
+import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
+import { RawLayer } from "./raw-layer.js";
 
 /** Options for {@link Qcow2Image.open}. */
 export interface OpenImageOptions {
   /** Raw-deflate implementation; defaults to pure-JS fflate (the Node entry passes `node:zlib`). */
   decompressor?: Decompressor;
-  /** View the disk as of this internal snapshot (matched by id first, then by name). */
+  /** zstd implementation; defaults to pure-JS fzstd. */
+  zstd?: ZstdDecompressor;
+  /** View the disk as of this internal snapshot of the top image (matched by id first, then by name). */
   snapshot?: string;
-  /** L2 tables kept in memory (default {@link LIMITS.l2CacheEntries}). */
+  /** Read the top image alone: what its backing file would supply reads as zeros. */
+  layerOnly?: boolean;
+  /** Opens backing files; without one, an overlay fails with `BACKING_NOT_FOUND` (unless `layerOnly`). */
+  resolveBacking?: BackingResolver;
+  /** Opens external data files. */
+  resolveDataFile?: DataFileResolver;
+  /** Deepest backing chain accepted (default {@link LIMITS.maxBackingDepth}). */
+  maxBackingDepth?: number;
+  /** L2 tables kept in memory per layer (default {@link LIMITS.l2CacheEntries}). */
   l2CacheEntries?: number;
 }
 
@@ -23,83 +46,52 @@ export interface OpenImageOptions {
 export const MAX_READ_LENGTH = 256 * 1024 * 1024;
 
 /**
- * An open QCOW2 image: the guest-visible virtual disk, read-only, with a
- * bounded L2-table cache. Reads equal what QEMU shows the guest.
+ * An open image and its backing chain: the guest-visible virtual disk,
+ * read-only, with bounded caches. Reads equal what QEMU shows the guest.
  *
  * @example
  * ```ts
- * const image = await Qcow2Image.open(source);
+ * const image = await Qcow2Image.open(source, { resolveBacking });
  * const mbr = await image.read(0, 512);
  * for await (const chunk of image.stream()) hash.update(chunk);
  * ```
  */
 export class Qcow2Image {
-  /** Size of the virtual disk in bytes. */
-  readonly virtualSize: number;
-  readonly clusterSize: number;
-  private readonly clusterBits: number;
-  private readonly l2Entries: number;
-  private readonly l2Cache: LruCache<number, DataView>;
-  private readonly decompressor: Decompressor;
-  private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
-
   private constructor(
+    /** The top image's source. */
     readonly source: ByteSource,
+    /** Header facts of the top image. */
     readonly info: Qcow2Info,
-    private readonly l1: L1Table,
-    virtualSize: number,
+    /** The chain, top image first. */
+    readonly layers: readonly Layer[],
     /** The snapshot viewed, or `null` for the active disk. */
     readonly snapshot: Qcow2Snapshot | null,
-    options: OpenImageOptions,
-  ) {
-    this.clusterSize = info.clusterSize ?? 0;
-    this.clusterBits = info.clusterBits;
-    this.l2Entries = this.clusterSize / 8;
-    this.virtualSize = virtualSize;
-    this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
-    this.decompressor = options.decompressor ?? fflateDecompressor;
+  ) {}
+
+  /** Size of the virtual disk in bytes (the top image's, or the snapshot's). */
+  get virtualSize(): number {
+    return (this.layers[0] as Layer).virtualSize;
   }
 
   /**
-   * Opens `source` for reading. Throws a {@link Qcow2Error} for anything the
-   * reader cannot decode faithfully (code `UNSUPPORTED_FEATURE` names it).
+   * Opens `source` and, unless `layerOnly`, its backing chain. Throws a
+   * {@link Qcow2Error} for anything it cannot decode faithfully.
    */
   static async open(source: ByteSource, options: OpenImageOptions = {}): Promise<Qcow2Image> {
+    const opened: Layer[] = [];
     try {
       const info = await inspect(source);
       assertReadable(info);
-      const clusterSize = info.clusterSize as number;
-      let l1Offset = info.l1TableOffset;
-      let l1Size = info.l1Size;
-      let virtualSize = info.virtualSize;
-      let snapshot: Qcow2Snapshot | null = null;
-      if (options.snapshot !== undefined) {
-        snapshot = await findSnapshot(source, info, options.snapshot);
-        l1Offset = snapshot.l1TableOffset;
-        l1Size = snapshot.l1Size;
-        virtualSize = snapshot.diskSize ?? info.virtualSize;
-      }
-      const l1 = await L1Table.load(
-        source,
-        l1Offset,
-        l1Size,
-        clusterSize,
-        snapshot ? `snapshot ${snapshot.id}` : "active",
+      const snapshot =
+        options.snapshot === undefined ? null : await findSnapshot(source, info, options.snapshot);
+      opened.push(
+        await openLayer(source, info, info.version === 1 ? "qcow" : "qcow2", snapshot, options),
       );
-      // QEMU refuses an L1 table too small to map the whole virtual disk.
-      const needed = Math.ceil(virtualSize / (clusterSize * (clusterSize / 8)));
-      if (l1Size < needed) {
-        throw new Qcow2Error(
-          "INVALID_STRUCTURE",
-          `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`,
-          {
-            field: "l1_size",
-            value: l1Size,
-          },
-        );
-      }
-      return new Qcow2Image(source, info, l1, virtualSize, snapshot, options);
+      if (!options.layerOnly) await openChain(info, source.name, opened, options);
+      return new Qcow2Image(source, info, opened, snapshot);
     } catch (e) {
+      // The caller owns `source`; close only what was opened here.
+      for (const layer of opened.slice(1)) await layer.close().catch(() => undefined);
       throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
     }
   }
@@ -131,113 +123,36 @@ export class Qcow2Image {
     const end = Math.min(offset + length, this.virtualSize);
     const out = new Uint8Array(Math.max(0, end - offset));
     try {
-      await this.readInto(out, offset, end);
+      await this.readLayer(0, out, offset);
     } catch (e) {
       throw isQcow2Error(e) ? (e as Qcow2Error).withFile(this.source.name) : e;
     }
     return out;
   }
 
-  private async readInto(out: Uint8Array, offset: number, end: number): Promise<void> {
-    const cs = this.clusterSize;
-    // A run of guest bytes stored contiguously on the host, read with one I/O.
-    let runHost = 0;
-    let runOut = 0;
-    let runLen = 0;
-    const flush = async () => {
-      if (runLen === 0) return;
-      out.set(await readPadded(this.source, runHost, runLen), runOut);
-      runLen = 0;
-    };
-    let pos = offset;
-    while (pos < end) {
-      const clusterIndex = Math.floor(pos / cs);
-      const inCluster = pos - clusterIndex * cs;
-      const n = Math.min(cs - inCluster, end - pos);
-      const d = await this.clusterDescriptor(clusterIndex);
-      if (d.kind === "normal") {
-        const host = d.hostOffset + inCluster;
-        if (runLen > 0 && runHost + runLen === host) {
-          runLen += n;
-        } else {
-          await flush();
-          runHost = host;
-          runOut = pos - offset;
-          runLen = n;
-        }
-      } else {
-        await flush();
-        if (d.kind === "compressed") {
-          const data = await this.decompressCluster(d.hostOffset, d.compressedLength);
-          out.set(data.subarray(inCluster, inCluster + n), pos - offset);
-        }
-        // unallocated, zero-plain and zero-alloc read as zeros (no backing file).
-      }
-      pos += n;
+  /** Fills `out` from layer `depth`, asking the layers below for what it leaves unallocated. */
+  private async readLayer(depth: number, out: Uint8Array, offset: number): Promise<void> {
+    const holes = await (this.layers[depth] as Layer).readOwn(out, offset);
+    const below = this.layers[depth + 1];
+    if (below === undefined) return; // holes stay zero
+    for (const hole of holes) {
+      // Beyond the end of a shorter backing file the guest sees zeros.
+      const end = Math.min(hole.start + hole.length, below.virtualSize);
+      if (hole.start >= end) continue;
+      await this.readLayer(depth + 1, out.subarray(hole.start - offset, end - offset), hole.start);
     }
-    await flush();
   }
 
   /**
-   * How guest cluster `clusterIndex` is stored. Throws `INVALID_STRUCTURE`
-   * where QEMU would refuse the read (misaligned L2 table or data offset).
+   * The guest→host extents, as `qemu-img map --output=json` reports them:
+   * same extents, merging, depth, present/zero/data flags and offsets.
    */
-  async clusterDescriptor(clusterIndex: number): Promise<ClusterDescriptor> {
-    const l1Index = Math.floor(clusterIndex / this.l2Entries);
-    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
-    if (l2Offset === 0) return { kind: "unallocated" };
-    if (l2Offset % this.clusterSize !== 0) {
-      throw new Qcow2Error(
-        "INVALID_STRUCTURE",
-        `L2 table offset ${l2Offset} (L1 index ${l1Index}) is not cluster-aligned`,
-        {
-          field: "l1_entry",
-          value: l2Offset,
-          offset: this.l1.offset + l1Index * 8,
-        },
-      );
-    }
-    const l2 = await this.l2Table(l2Offset);
-    const l2Index = clusterIndex - l1Index * this.l2Entries;
-    const d = decodeL2Entry(l2.getBigUint64(l2Index * 8), this.clusterBits);
-    if ((d.kind === "normal" || d.kind === "zero-alloc") && d.hostOffset % this.clusterSize !== 0) {
-      throw new Qcow2Error(
-        "INVALID_STRUCTURE",
-        `data cluster offset ${d.hostOffset} (guest cluster ${clusterIndex}) is not cluster-aligned`,
-        { field: "l2_entry", value: d.hostOffset, offset: l2Offset + l2Index * 8 },
-      );
-    }
-    return d;
-  }
-
-  private async l2Table(offset: number): Promise<DataView> {
-    let table = this.l2Cache.get(offset);
-    if (table === undefined) {
-      const bytes = await readPadded(this.source, offset, this.clusterSize);
-      table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.l2Cache.set(offset, table);
-    }
-    return table;
-  }
-
-  private async decompressCluster(
-    hostOffset: number,
-    compressedLength: number,
-  ): Promise<Uint8Array> {
-    if (this.lastCompressed?.hostOffset === hostOffset) return this.lastCompressed.data;
-    const input = await readPadded(this.source, hostOffset, compressedLength);
-    let data: Uint8Array;
+  async map(): Promise<MapExtent[]> {
     try {
-      data = this.decompressor.inflateRaw(input, this.clusterSize);
-    } catch (cause) {
-      throw new Qcow2Error(
-        "DECOMPRESSION_FAILED",
-        `compressed cluster at offset ${hostOffset} (+${compressedLength}) does not inflate to ${this.clusterSize} bytes`,
-        { offset: hostOffset, cause },
-      );
+      return await mapLayers(this.layers, this.virtualSize);
+    } catch (e) {
+      throw isQcow2Error(e) ? (e as Qcow2Error).withFile(this.source.name) : e;
     }
-    this.lastCompressed = { hostOffset, data };
-    return data;
   }
 
   /**
@@ -267,10 +182,188 @@ export class Qcow2Image {
     );
   }
 
-  /** Closes the underlying source. */
+  /** Closes every file of the chain, the top image's source included. */
   async close(): Promise<void> {
-    await this.source.close?.();
+    for (const layer of this.layers) await layer.close();
   }
+}
+
+async function openLayer(
+  source: ByteSource,
+  info: Qcow2Info | null,
+  format: LayerFormat,
+  snapshot: Qcow2Snapshot | null,
+  options: OpenImageOptions,
+): Promise<Layer> {
+  if (format === "raw") return new RawLayer(source);
+  const facts = info ?? (await inspect(source));
+  assertReadable(facts);
+  const deflate = options.decompressor ?? fflateDecompressor;
+  if (format === "qcow") {
+    if (facts.version !== 1)
+      throw new Qcow2Error("BACKING_UNREADABLE", "image is not in qcow format");
+    return Qcow1Layer.open(source, facts, deflate);
+  }
+  if (facts.version === 1)
+    throw new Qcow2Error("BACKING_UNREADABLE", "image is not in qcow2 format");
+  let dataSource: ByteSource | null = null;
+  if (hasExternalDataFile(facts)) {
+    const name = facts.externalDataFile;
+    if (name === null) {
+      throw new Qcow2Error(
+        "DATA_FILE_NOT_FOUND",
+        "image needs an external data file but names none",
+        {
+          field: "incompatible_features",
+        },
+      );
+    }
+    if (options.resolveDataFile === undefined) {
+      throw new Qcow2Error(
+        "DATA_FILE_NOT_FOUND",
+        `no resolver to open external data file ${JSON.stringify(name)}`,
+        {
+          field: "data_file",
+          value: name,
+        },
+      );
+    }
+    dataSource = await options.resolveDataFile(name, source.name);
+  }
+  return Qcow2Layer.open(source, facts, {
+    snapshot,
+    dataSource,
+    deflate,
+    zstd: options.zstd ?? fzstdDecompressor,
+    ...(options.l2CacheEntries === undefined ? {} : { l2CacheEntries: options.l2CacheEntries }),
+  });
+}
+
+/** Resolves and opens the backing chain below `top`, appending each layer to `opened`. */
+async function openChain(
+  top: Qcow2Info,
+  topName: string,
+  opened: Layer[],
+  options: OpenImageOptions,
+): Promise<void> {
+  const maxDepth = options.maxBackingDepth ?? LIMITS.maxBackingDepth;
+  const seen = new Set([topName]);
+  let info: Qcow2Info | null = top;
+  let referrer = topName;
+  for (let depth = 1; info?.backingFile; depth++) {
+    const name = info.backingFile.name;
+    if (name === null || name === "") {
+      throw new Qcow2Error("BACKING_UNREADABLE", "the backing file name could not be read", {
+        field: "backing_file_offset",
+      });
+    }
+    if (depth > maxDepth) {
+      throw new Qcow2Error("BACKING_TOO_DEEP", `backing chain is deeper than ${maxDepth} images`, {
+        field: "backing_file",
+        value: name,
+      });
+    }
+    if (options.resolveBacking === undefined) {
+      throw new Qcow2Error(
+        "BACKING_NOT_FOUND",
+        `no resolver to open backing file ${JSON.stringify(name)}`,
+        {
+          field: "backing_file",
+          value: name,
+        },
+      );
+    }
+    const source = await resolveBacking(options.resolveBacking, {
+      name,
+      format: info.backingFormat,
+      referrer,
+      depth,
+    });
+    if (seen.has(source.name)) {
+      await source.close?.();
+      throw new Qcow2Error(
+        "BACKING_LOOP",
+        `backing chain loops: ${JSON.stringify(name)} (${source.name}) is already in the chain`,
+        {
+          field: "backing_file",
+          value: name,
+        },
+      );
+    }
+    seen.add(source.name);
+    try {
+      const format = await backingFormat(source, info.backingFormat, name);
+      info = format === "raw" ? null : await inspect(source);
+      opened.push(await openLayer(source, info, format, null, options));
+    } catch (e) {
+      await source.close?.();
+      if (isQcow2Error(e) && (e as Qcow2Error).code.startsWith("BACKING_")) throw e;
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new Qcow2Error(
+        "BACKING_UNREADABLE",
+        `backing file ${JSON.stringify(name)} cannot be read: ${reason}`,
+        {
+          field: "backing_file",
+          value: name,
+          cause: e,
+        },
+      );
+    }
+    referrer = source.name;
+  }
+}
+
+async function resolveBacking(
+  resolver: BackingResolver,
+  request: Parameters<BackingResolver>[0],
+): Promise<ByteSource> {
+  try {
+    return await resolver(request);
+  } catch (e) {
+    if (isQcow2Error(e) && (e as Qcow2Error).code.startsWith("BACKING_")) throw e;
+    const reason = e instanceof Error ? e.message : String(e);
+    const missing = isQcow2Error(e) && /no such file/.test(reason);
+    throw new Qcow2Error(
+      missing ? "BACKING_NOT_FOUND" : "BACKING_UNREADABLE",
+      `backing file ${JSON.stringify(request.name)}: ${reason}`,
+      {
+        field: "backing_file",
+        value: request.name,
+        cause: e,
+      },
+    );
+  }
+}
+
+async function backingFormat(
+  source: ByteSource,
+  recorded: string | null,
+  name: string,
+): Promise<LayerFormat> {
+  const probed = probeFormat(await readSafely(source, 0, 8));
+  if (recorded === null) return probed;
+  if (recorded !== "qcow2" && recorded !== "qcow" && recorded !== "raw") {
+    throw new Qcow2Error(
+      "UNSUPPORTED_FEATURE",
+      `backing file ${JSON.stringify(name)} has format ${recorded}, which is not readable`,
+      {
+        field: "backing_format",
+        value: recorded,
+      },
+    );
+  }
+  // QEMU honours a recorded raw format even over a QCOW magic.
+  if (recorded !== "raw" && probed !== recorded) {
+    throw new Qcow2Error(
+      "BACKING_UNREADABLE",
+      `backing file ${JSON.stringify(name)} is recorded as ${recorded} but is ${probed}`,
+      {
+        field: "backing_format",
+        value: recorded,
+      },
+    );
+  }
+  return recorded;
 }
 
 async function findSnapshot(
@@ -279,8 +372,8 @@ async function findSnapshot(
   wanted: string,
 ): Promise<Qcow2Snapshot> {
   const table = await readSnapshots(source, info);
-  const byId = table.snapshots.find((s) => s.id === wanted);
-  const found = byId ?? table.snapshots.find((s) => s.name === wanted);
+  const found =
+    table.snapshots.find((s) => s.id === wanted) ?? table.snapshots.find((s) => s.name === wanted);
   if (found === undefined) {
     throw new Qcow2Error(
       "SNAPSHOT_NOT_FOUND",

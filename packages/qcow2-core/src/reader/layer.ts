@@ -1,0 +1,51 @@
+/**
+ * One image of a backing chain, as the chain reader sees it: what it says
+ * about a guest range (QEMU's block status) and the bytes it stores itself.
+ */
+export interface Layer {
+  /** The file this layer was opened from (a path or source name). */
+  readonly name: string;
+  readonly format: "qcow2" | "qcow" | "raw";
+  /** Guest-visible size in bytes. */
+  readonly virtualSize: number;
+  /**
+   * QEMU's block status for `[offset, offset + maxLength)` in this layer
+   * alone; the answer covers `length` bytes (≥ 1, ≤ maxLength).
+   */
+  status(offset: number, maxLength: number): Promise<LayerExtent>;
+  /**
+   * Writes this layer's bytes for `[offset, offset + out.length)` into `out`
+   * (zero-filled on entry) and returns the guest ranges it does not allocate,
+   * which the chain reads from the backing layer.
+   */
+  readOwn(out: Uint8Array, offset: number): Promise<GuestRange[]>;
+  close(): Promise<void>;
+}
+
+/** A guest byte range `[start, start + length)`. */
+export interface GuestRange {
+  start: number;
+  length: number;
+}
+
+/** One answer of {@link Layer.status}, flags named as QEMU's BDRV_BLOCK_*. */
+export interface LayerExtent {
+  length: number;
+  /** BDRV_BLOCK_DATA: the layer stores data here. */
+  data: boolean;
+  /** BDRV_BLOCK_ZERO: the layer says the range reads as zeros. */
+  zero: boolean;
+  /** BDRV_BLOCK_OFFSET_VALID: host offset of the range's first byte… */
+  offset?: number;
+  /** …and the file it is in. */
+  file?: string;
+  /** Stored compressed (QEMU's BDRV_BLOCK_COMPRESSED). */
+  compressed?: boolean;
+}
+
+/** Appends `[start, start+length)` to `ranges`, merging with the previous range when adjacent. */
+export function pushRange(ranges: GuestRange[], start: number, length: number): void {
+  const last = ranges[ranges.length - 1];
+  if (last !== undefined && last.start + last.length === start) last.length += length;
+  else ranges.push({ start, length });
+}

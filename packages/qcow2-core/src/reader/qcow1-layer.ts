@@ -1,0 +1,184 @@
+import { Qcow2Error } from "../errors.js";
+import { QCOW1_OFLAG_COMPRESSED } from "../format/constants.js";
+import { decodeQcow1Header } from "../format/qcow1-header.js";
+import type { Qcow2Info } from "../inspect.js";
+import { LIMITS } from "../limits.js";
+import { type ByteSource, readPadded } from "../source/byte-source.js";
+import type { Decompressor } from "./decompress.js";
+import { type GuestRange, type Layer, type LayerExtent, pushRange } from "./layer.js";
+import { LruCache } from "./lru-cache.js";
+
+type Qcow1Cluster =
+  | { kind: "unallocated" }
+  | { kind: "normal"; hostOffset: number }
+  | { kind: "compressed"; hostOffset: number; compressedLength: number };
+
+/**
+ * A QCOW version 1 image (QEMU block/qcow.c): L1 → L2 → cluster, bit 63 of an
+ * L2 entry marks a compressed cluster whose byte length sits above the offset.
+ */
+export class Qcow1Layer implements Layer {
+  readonly format = "qcow" as const;
+  readonly name: string;
+  readonly virtualSize: number;
+  private readonly clusterSize: number;
+  private readonly l2Size: number;
+  private readonly l2Cache = new LruCache<number, DataView>(LIMITS.l2CacheEntries);
+  private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
+
+  private constructor(
+    readonly source: ByteSource,
+    private readonly clusterBits: number,
+    l2Bits: number,
+    private readonly l1: DataView,
+    private readonly l1Size: number,
+    virtualSize: number,
+    private readonly deflate: Decompressor,
+  ) {
+    this.name = source.name;
+    this.clusterSize = 2 ** clusterBits;
+    this.l2Size = 2 ** l2Bits;
+    this.virtualSize = virtualSize;
+  }
+
+  static async open(
+    source: ByteSource,
+    info: Qcow2Info,
+    deflate: Decompressor,
+  ): Promise<Qcow1Layer> {
+    const header = decodeQcow1Header(await readPadded(source, 0, 48), []);
+    // QEMU's qcow_open bounds: 512 B–64 KiB clusters, L2 tables of 512 B–64 KiB.
+    if (header.clusterBits < 9 || header.clusterBits > 16) {
+      throw new Qcow2Error(
+        "CLUSTER_BITS_OUT_OF_RANGE",
+        `QCOW1 cluster_bits ${header.clusterBits} is outside 9–16`,
+        {
+          field: "cluster_bits",
+          value: header.clusterBits,
+        },
+      );
+    }
+    if (header.l2Bits < 6 || header.l2Bits > 13) {
+      throw new Qcow2Error("INVALID_STRUCTURE", `QCOW1 l2_bits ${header.l2Bits} is outside 6–13`, {
+        field: "l2_bits",
+        value: header.l2Bits,
+      });
+    }
+    if (!Number.isFinite(info.virtualSize) || header.l1Size > LIMITS.maxL1Entries) {
+      throw new Qcow2Error(
+        "L1_TOO_LARGE",
+        `QCOW1 image of ${info.virtualSize} bytes needs too large an L1 table`,
+        {
+          field: "size",
+          value: info.virtualSize,
+        },
+      );
+    }
+    if (!Number.isFinite(header.l1TableOffset)) {
+      throw new Qcow2Error("OUT_OF_RANGE", "QCOW1 l1_table_offset exceeds 2^53-1", {
+        field: "l1_table_offset",
+      });
+    }
+    const l1 = await readPadded(source, header.l1TableOffset, header.l1Size * 8);
+    return new Qcow1Layer(
+      source,
+      header.clusterBits,
+      header.l2Bits,
+      new DataView(l1.buffer, l1.byteOffset, l1.byteLength),
+      header.l1Size,
+      info.virtualSize,
+      deflate,
+    );
+  }
+
+  private async cluster(clusterIndex: number): Promise<Qcow1Cluster> {
+    const l1Index = Math.floor(clusterIndex / this.l2Size);
+    if (l1Index >= this.l1Size) return { kind: "unallocated" };
+    const l2Offset = this.l1.getBigUint64(l1Index * 8);
+    if (l2Offset === 0n || l2Offset > BigInt(Number.MAX_SAFE_INTEGER))
+      return { kind: "unallocated" };
+    let l2 = this.l2Cache.get(Number(l2Offset));
+    if (l2 === undefined) {
+      const bytes = await readPadded(this.source, Number(l2Offset), this.l2Size * 8);
+      l2 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.l2Cache.set(Number(l2Offset), l2);
+    }
+    const entry = l2.getBigUint64((clusterIndex - l1Index * this.l2Size) * 8);
+    if (entry === 0n) return { kind: "unallocated" };
+    if ((entry & QCOW1_OFLAG_COMPRESSED) !== 0n) {
+      const shift = BigInt(63 - this.clusterBits);
+      return {
+        kind: "compressed",
+        hostOffset: Number(entry & ((1n << shift) - 1n)),
+        compressedLength: Number((entry >> shift) & BigInt(this.clusterSize - 1)),
+      };
+    }
+    if (entry > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new Qcow2Error("OUT_OF_RANGE", `QCOW1 cluster offset ${entry} exceeds 2^53-1`, {
+        field: "l2_entry",
+        value: entry,
+      });
+    }
+    return { kind: "normal", hostOffset: Number(entry) };
+  }
+
+  async readOwn(out: Uint8Array, offset: number): Promise<GuestRange[]> {
+    const holes: GuestRange[] = [];
+    const cs = this.clusterSize;
+    const end = offset + out.length;
+    for (let pos = offset; pos < end; ) {
+      const clusterIndex = Math.floor(pos / cs);
+      const inCluster = pos - clusterIndex * cs;
+      const n = Math.min(cs - inCluster, end - pos);
+      const c = await this.cluster(clusterIndex);
+      if (c.kind === "unallocated") pushRange(holes, pos, n);
+      else if (c.kind === "normal")
+        out.set(await readPadded(this.source, c.hostOffset + inCluster, n), pos - offset);
+      else
+        out.set(
+          (await this.decompress(c.hostOffset, c.compressedLength)).subarray(
+            inCluster,
+            inCluster + n,
+          ),
+          pos - offset,
+        );
+      pos += n;
+    }
+    return holes;
+  }
+
+  async status(offset: number, maxLength: number): Promise<LayerExtent> {
+    const cs = this.clusterSize;
+    const clusterIndex = Math.floor(offset / cs);
+    const inCluster = offset - clusterIndex * cs;
+    const length = Math.max(1, Math.min(cs - inCluster, maxLength));
+    const c = await this.cluster(clusterIndex);
+    if (c.kind === "unallocated") return { length, data: false, zero: false };
+    if (c.kind === "compressed") return { length, data: true, zero: false, compressed: true };
+    return { length, data: true, zero: false, offset: c.hostOffset + inCluster, file: this.name };
+  }
+
+  private async decompress(hostOffset: number, compressedLength: number): Promise<Uint8Array> {
+    if (this.lastCompressed?.hostOffset === hostOffset) return this.lastCompressed.data;
+    const input = await readPadded(this.source, hostOffset, compressedLength);
+    let data: Uint8Array;
+    try {
+      data = this.deflate.inflateRaw(input, this.clusterSize);
+    } catch (cause) {
+      throw new Qcow2Error(
+        "DECOMPRESSION_FAILED",
+        `QCOW1 compressed cluster at offset ${hostOffset} (+${compressedLength}) does not inflate to ${this.clusterSize} bytes`,
+        {
+          offset: hostOffset,
+          cause,
+        },
+      );
+    }
+    this.lastCompressed = { hostOffset, data };
+    return data;
+  }
+
+  async close(): Promise<void> {
+    await this.source.close?.();
+  }
+}

@@ -1,0 +1,328 @@
+import { Qcow2Error } from "../errors.js";
+import {
+  hasFeature,
+  INCOMPAT_EXTENDED_L2,
+  INCOMPAT_EXTERNAL_DATA_FILE,
+} from "../format/features.js";
+import {
+  type ClusterDescriptor,
+  clusterType,
+  decodeL2Entry,
+  l1EntryOffset,
+  l2EntrySize,
+  SUBCLUSTERS_PER_CLUSTER,
+  type SubclusterType,
+  subclusterType,
+} from "../format/l2-entry.js";
+import type { Qcow2Info } from "../inspect.js";
+import { LIMITS } from "../limits.js";
+import type { Qcow2Snapshot } from "../snapshots.js";
+import { type ByteSource, readPadded } from "../source/byte-source.js";
+import type { Decompressor, ZstdDecompressor } from "./decompress.js";
+import { L1Table } from "./l1-table.js";
+import { type GuestRange, type Layer, type LayerExtent, pushRange } from "./layer.js";
+import { LruCache } from "./lru-cache.js";
+
+/** What a Qcow2Layer needs beyond the image itself. */
+export interface Qcow2LayerOptions {
+  snapshot: Qcow2Snapshot | null;
+  /** The external data file, when the image has one. */
+  dataSource: ByteSource | null;
+  deflate: Decompressor;
+  zstd: ZstdDecompressor;
+  l2CacheEntries?: number;
+}
+
+/** One stretch of a single cluster with one subcluster type. */
+interface Run {
+  /** Offset within the cluster. */
+  start: number;
+  length: number;
+  type: SubclusterType;
+  /** Host offset of the run's first byte (types that own a host cluster), else -1. */
+  host: number;
+}
+
+/** A QCOW2 image (version 2 or 3) as one layer of a chain. */
+export class Qcow2Layer implements Layer {
+  readonly format = "qcow2" as const;
+  readonly name: string;
+  readonly virtualSize: number;
+  readonly clusterSize: number;
+  private readonly extendedL2: boolean;
+  private readonly entrySize: number;
+  private readonly l2Entries: number;
+  private readonly subclusterSize: number;
+  private readonly l2Cache: LruCache<number, DataView>;
+  private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
+
+  private constructor(
+    readonly source: ByteSource,
+    readonly info: Qcow2Info,
+    private readonly l1: L1Table,
+    virtualSize: number,
+    private readonly options: Qcow2LayerOptions,
+  ) {
+    this.name = source.name;
+    this.virtualSize = virtualSize;
+    this.clusterSize = info.clusterSize as number;
+    this.extendedL2 = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2);
+    this.entrySize = l2EntrySize(this.extendedL2);
+    this.l2Entries = this.clusterSize / this.entrySize;
+    this.subclusterSize = this.extendedL2
+      ? this.clusterSize / SUBCLUSTERS_PER_CLUSTER
+      : this.clusterSize;
+    this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
+  }
+
+  /** Opens the active disk, or the disk as of `options.snapshot`. `info` must have passed the reader's checks. */
+  static async open(
+    source: ByteSource,
+    info: Qcow2Info,
+    options: Qcow2LayerOptions,
+  ): Promise<Qcow2Layer> {
+    const clusterSize = info.clusterSize as number;
+    const snapshot = options.snapshot;
+    const l1Offset = snapshot?.l1TableOffset ?? info.l1TableOffset;
+    const l1Size = snapshot?.l1Size ?? info.l1Size;
+    const virtualSize = snapshot?.diskSize ?? info.virtualSize;
+    const l1 = await L1Table.load(
+      source,
+      l1Offset,
+      l1Size,
+      clusterSize,
+      snapshot ? `snapshot ${snapshot.id}` : "active",
+    );
+    const entrySize = l2EntrySize(hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2));
+    // QEMU refuses an L1 table too small to map the whole virtual disk.
+    const needed = Math.ceil(virtualSize / (clusterSize * (clusterSize / entrySize)));
+    if (l1Size < needed) {
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`,
+        {
+          field: "l1_size",
+          value: l1Size,
+        },
+      );
+    }
+    return new Qcow2Layer(source, info, l1, virtualSize, options);
+  }
+
+  private get dataSource(): ByteSource {
+    return this.options.dataSource ?? this.source;
+  }
+
+  private async l2Table(offset: number): Promise<DataView> {
+    let table = this.l2Cache.get(offset);
+    if (table === undefined) {
+      const bytes = await readPadded(this.source, offset, this.clusterSize);
+      table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.l2Cache.set(offset, table);
+    }
+    return table;
+  }
+
+  /**
+   * The L2 entry of guest cluster `clusterIndex` and its subcluster bitmap.
+   * Throws `INVALID_STRUCTURE` where QEMU would refuse the access.
+   */
+  async clusterEntry(clusterIndex: number): Promise<{ d: ClusterDescriptor; bitmap: bigint }> {
+    const l1Index = Math.floor(clusterIndex / this.l2Entries);
+    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
+    if (l2Offset === 0) return { d: { kind: "unallocated" }, bitmap: 0n };
+    if (l2Offset % this.clusterSize !== 0) {
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `L2 table offset ${l2Offset} (L1 index ${l1Index}) is not cluster-aligned`,
+        {
+          field: "l1_entry",
+          value: l2Offset,
+          offset: this.l1.offset + l1Index * 8,
+        },
+      );
+    }
+    const l2 = await this.l2Table(l2Offset);
+    const at = (clusterIndex - l1Index * this.l2Entries) * this.entrySize;
+    const d = decodeL2Entry(l2.getBigUint64(at), this.info.clusterBits, {
+      hasDataFile: this.options.dataSource !== null,
+      extendedL2: this.extendedL2,
+    });
+    if ((d.kind === "normal" || d.kind === "zero-alloc") && d.hostOffset % this.clusterSize !== 0) {
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `data cluster offset ${d.hostOffset} (guest cluster ${clusterIndex}) is not cluster-aligned`,
+        { field: "l2_entry", value: d.hostOffset, offset: l2Offset + at },
+      );
+    }
+    return { d, bitmap: this.extendedL2 ? l2.getBigUint64(at + 8) : 0n };
+  }
+
+  /** Runs of one type covering `[from, to)` of guest cluster `clusterIndex` (in-cluster offsets). */
+  private async runs(clusterIndex: number, from: number, to: number): Promise<Run[]> {
+    const { d, bitmap } = await this.clusterEntry(clusterIndex);
+    const base = d.kind === "normal" || d.kind === "zero-alloc" ? d.hostOffset : -1;
+    const out: Run[] = [];
+    if (!this.extendedL2) {
+      out.push({
+        start: from,
+        length: to - from,
+        type: clusterType(d),
+        host: base < 0 ? -1 : base + from,
+      });
+      return out;
+    }
+    const sc = this.subclusterSize;
+    for (let pos = from; pos < to; ) {
+      const index = Math.floor(pos / sc);
+      const type = subclusterType(d, bitmap, index);
+      if (type === "invalid") {
+        throw new Qcow2Error(
+          "INVALID_STRUCTURE",
+          `invalid extended L2 entry for guest cluster ${clusterIndex} (bitmap 0x${bitmap.toString(16)})`,
+          {
+            field: "l2_bitmap",
+            value: `0x${bitmap.toString(16)}`,
+          },
+        );
+      }
+      const end = Math.min(to, (index + 1) * sc);
+      const last = out[out.length - 1];
+      if (last !== undefined && last.type === type) last.length += end - pos;
+      else out.push({ start: pos, length: end - pos, type, host: base < 0 ? -1 : base + pos });
+      pos = end;
+    }
+    return out;
+  }
+
+  async readOwn(out: Uint8Array, offset: number): Promise<GuestRange[]> {
+    const holes: GuestRange[] = [];
+    const cs = this.clusterSize;
+    const end = offset + out.length;
+    // A run of guest bytes stored contiguously on the host, read with one I/O.
+    let runHost = 0;
+    let runOut = 0;
+    let runLen = 0;
+    const flush = async () => {
+      if (runLen === 0) return;
+      out.set(await readPadded(this.dataSource, runHost, runLen), runOut);
+      runLen = 0;
+    };
+    let pos = offset;
+    while (pos < end) {
+      const clusterIndex = Math.floor(pos / cs);
+      const clusterStart = clusterIndex * cs;
+      const to = Math.min(cs, end - clusterStart);
+      for (const run of await this.runs(clusterIndex, pos - clusterStart, to)) {
+        const guest = clusterStart + run.start;
+        switch (run.type) {
+          case "normal":
+            if (runLen > 0 && runHost + runLen === run.host) {
+              runLen += run.length;
+            } else {
+              await flush();
+              runHost = run.host;
+              runOut = guest - offset;
+              runLen = run.length;
+            }
+            break;
+          case "compressed": {
+            await flush();
+            const data = await this.decompressCluster(clusterIndex);
+            out.set(data.subarray(run.start, run.start + run.length), guest - offset);
+            break;
+          }
+          case "unallocated-plain":
+          case "unallocated-alloc":
+            await flush();
+            pushRange(holes, guest, run.length);
+            break;
+          default:
+            // Both zero kinds read as zeros and hide the backing file.
+            await flush();
+        }
+      }
+      pos = clusterStart + to;
+    }
+    await flush();
+    return holes;
+  }
+
+  async status(offset: number, maxLength: number): Promise<LayerExtent> {
+    const cs = this.clusterSize;
+    // One L2 table at most per answer, as QEMU's qcow2_get_host_offset.
+    const tableSpan = this.l2Entries * cs;
+    const limit = Math.min(
+      offset + maxLength,
+      (Math.floor(offset / tableSpan) + 1) * tableSpan,
+      this.virtualSize,
+    );
+    let first: Run | undefined;
+    let length = 0;
+    for (let pos = offset; pos < limit; ) {
+      const clusterIndex = Math.floor(pos / cs);
+      const clusterStart = clusterIndex * cs;
+      const to = Math.min(cs, limit - clusterStart);
+      let stop = false;
+      for (const run of await this.runs(clusterIndex, pos - clusterStart, to)) {
+        if (first === undefined) {
+          first = run;
+        } else if (
+          run.type !== first.type ||
+          (first.host >= 0 && run.host !== first.host + length)
+        ) {
+          stop = true;
+          break;
+        }
+        length += run.length;
+      }
+      if (stop) break;
+      pos = clusterStart + to;
+    }
+    const type = first?.type ?? "unallocated-plain";
+    const extent: LayerExtent = {
+      length: Math.max(length, 1),
+      data: type === "normal" || type === "compressed",
+      zero: type === "zero-plain" || type === "zero-alloc",
+    };
+    if (type === "compressed") extent.compressed = true;
+    // Encrypted images never expose host offsets (QEMU: `!s->crypto`).
+    if (first !== undefined && first.host >= 0 && this.info.encryptionMethod === 0) {
+      extent.offset = first.host;
+      extent.file = this.dataSource.name;
+    }
+    return extent;
+  }
+
+  private async decompressCluster(clusterIndex: number): Promise<Uint8Array> {
+    const { d } = await this.clusterEntry(clusterIndex);
+    if (d.kind !== "compressed") throw new Error("not a compressed cluster");
+    if (this.lastCompressed?.hostOffset === d.hostOffset) return this.lastCompressed.data;
+    const input = await readPadded(this.source, d.hostOffset, d.compressedLength);
+    let data: Uint8Array;
+    try {
+      data =
+        this.info.compressionType === 1
+          ? this.options.zstd.decompress(input, this.clusterSize)
+          : this.options.deflate.inflateRaw(input, this.clusterSize);
+    } catch (cause) {
+      throw new Qcow2Error(
+        "DECOMPRESSION_FAILED",
+        `compressed cluster at offset ${d.hostOffset} (+${d.compressedLength}) does not decompress (${this.info.compressionTypeName}) to ${this.clusterSize} bytes`,
+        { offset: d.hostOffset, cause },
+      );
+    }
+    this.lastCompressed = { hostOffset: d.hostOffset, data };
+    return data;
+  }
+
+  async close(): Promise<void> {
+    await this.options.dataSource?.close?.();
+    await this.source.close?.();
+  }
+}
+
+/** True when the image keeps guest data in an external data file. */
+export function hasExternalDataFile(info: Qcow2Info): boolean {
+  return hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
+}
