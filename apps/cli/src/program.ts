@@ -1,5 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
+import { registerExport } from "./commands/export.js";
+import { registerHash } from "./commands/hash.js";
+import { registerMap } from "./commands/map.js";
 import { registerInfo } from "./commands/info.js";
 import { registerSnapshots } from "./commands/snapshots.js";
 import { type Io, TOOL } from "./context.js";
@@ -33,6 +36,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerAudit(program, io, setExit);
   registerInfo(program, io, setExit);
   registerSnapshots(program, io, setExit);
+  registerMap(program, io, setExit);
+  registerExport(program, io, setExit);
+  registerHash(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().option("--debug", "print stack traces for errors");
 

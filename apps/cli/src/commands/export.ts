@@ -1,0 +1,144 @@
+import { randomBytes } from "node:crypto";
+import { type FileHandle, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import type { Qcow2Image } from "@x/qcow2-core";
+import type { Io } from "../context.js";
+import { CliError, EXIT } from "../errors.js";
+import { MultiHash, parseAlgorithms } from "../hashing.js";
+import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
+import { startProgress } from "../progress.js";
+
+interface ExportOptions extends ImageReadOptions {
+  hash?: string;
+  force?: boolean;
+  quiet?: boolean;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+/** Zero runs shorter than this are written, not skipped: holes have a filesystem granularity. */
+const HOLE_BLOCK = 64 * 1024;
+const ZEROES = new Uint8Array(HOLE_BLOCK);
+
+function isZero(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(ZEROES.subarray(0, bytes.length));
+}
+
+/** Refuses to write over any file of the image's chain: evidence is never written. */
+async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> {
+  let target: string;
+  try {
+    target = await realpath(out);
+  } catch {
+    return; // does not exist yet
+  }
+  for (const layer of image.layers) {
+    const evidence = await realpath(layer.name).catch(() => resolve(layer.name));
+    if (evidence === target) throw new CliError(`${out}: refusing to overwrite evidence file ${layer.name}`, EXIT.usage);
+  }
+}
+
+/** Writes the disk to a regular file, leaving all-zero blocks as holes. */
+async function writeSparse(handle: FileHandle, image: Qcow2Image, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  let position = 0;
+  for await (const chunk of image.stream({ chunkSize: CHUNK })) {
+    onChunk(chunk);
+    for (let at = 0; at < chunk.length; at += HOLE_BLOCK) {
+      const block = chunk.subarray(at, Math.min(chunk.length, at + HOLE_BLOCK));
+      if (!isZero(block)) await handle.write(block, 0, block.length, position + at);
+    }
+    position += chunk.length;
+  }
+  // Trailing holes still count toward the size.
+  await handle.truncate(position);
+  await handle.sync();
+}
+
+async function writeStdout(io: Io, image: Qcow2Image, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  for await (const chunk of image.stream({ chunkSize: CHUNK })) {
+    onChunk(chunk);
+    if (!io.stdout.write(chunk)) await new Promise<void>((done) => io.stdout.once("drain", () => done()));
+  }
+}
+
+export async function runExport(path: string, out: string, options: ExportOptions, io: Io): Promise<number> {
+  const algorithms = options.hash === undefined ? [] : parseAlgorithms(options.hash, "--hash");
+  const toStdout = out === "-";
+  if (!toStdout && !options.force) {
+    const exists = await stat(out).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
+  }
+  const image = await openForReading(path, options);
+  const hash = new MultiHash(algorithms);
+  const progress = startProgress(io, "export", image.virtualSize, options.quiet);
+  let done = 0;
+  const onChunk = (chunk: Uint8Array) => {
+    if (algorithms.length > 0) hash.update(chunk);
+    done += chunk.length;
+    progress.update(done);
+  };
+  let temp: string | undefined;
+  const cleanup = () => {
+    if (temp !== undefined) void unlink(temp).catch(() => undefined);
+  };
+  const onSignal = () => {
+    cleanup();
+    process.exit(130);
+  };
+  try {
+    if (toStdout) {
+      await writeStdout(io, image, onChunk);
+    } else {
+      await assertNotEvidence(out, image);
+      // Written under a temporary name and renamed when complete, so an
+      // interrupted export never leaves a file that looks whole.
+      temp = join(dirname(resolve(out)), `.${basename(out)}.partial-${randomBytes(6).toString("hex")}`);
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      const handle = await open(temp, "wx");
+      try {
+        await writeSparse(handle, image, onChunk);
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, out);
+      temp = undefined;
+    }
+    progress.finish();
+  } catch (e) {
+    cleanup();
+    throw e;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await image.close();
+  }
+  const label = toStdout ? "-" : out;
+  // With the data on stdout, hashes go to stderr.
+  const sink = toStdout ? io.stderr : io.stdout;
+  for (const [a, h] of Object.entries(hash.digest())) sink.write(`${a.toUpperCase()} (${label}) = ${h}\n`);
+  return EXIT.ok;
+}
+
+export function registerExport(program: Command, io: Io, setExit: (code: number) => void): void {
+  withImageReadOptions(
+    program
+      .command("export")
+      .description("write the guest-visible disk as a raw image (sparse when the output is a file)")
+      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<out>", "output file, or - for stdout")
+      .option("--hash <list>", "also print hashes of what was written: sha256, sha1, md5")
+      .option("-f, --force", "replace an existing output file (never an evidence file)")
+      .option("-q, --quiet", "no progress bar"),
+  )
+    .addHelpText(
+      "after",
+      "\nThe output equals `qemu-img convert -O raw`. It is written to a temporary name and renamed when complete.\n\nExamples:\n  $ qcow2-forensic export disk.qcow2 disk.raw --hash sha256\n  $ qcow2-forensic export --snapshot before-update disk.qcow2 - | sha256sum",
+    )
+    .action(async (path: string, out: string, options: ExportOptions) => {
+      setExit(await runExport(path, out, options, io));
+    });
+}

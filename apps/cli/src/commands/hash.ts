@@ -1,0 +1,81 @@
+import { createReadStream } from "node:fs";
+import type { Command } from "commander";
+import type { Io } from "../context.js";
+import { EXIT } from "../errors.js";
+import { type HashAlgorithm, MultiHash, parseAlgorithms } from "../hashing.js";
+import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
+import { startProgress } from "../progress.js";
+import { safe } from "../views/format.js";
+
+interface HashOptions extends ImageReadOptions {
+  algorithm: string;
+  container?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Hashes the evidence file itself (read-only), as it sits on disk. */
+async function hashContainer(path: string, algorithms: readonly HashAlgorithm[]): Promise<Record<string, string>> {
+  const hash = new MultiHash(algorithms);
+  for await (const chunk of createReadStream(path, { flags: "r", highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest();
+}
+
+export async function runHash(path: string, options: HashOptions, io: Io): Promise<number> {
+  const algorithms = parseAlgorithms(options.algorithm, "--algorithm");
+  const image = await openForReading(path, options);
+  let guest: Record<string, string>;
+  let virtualSize: number;
+  try {
+    virtualSize = image.virtualSize;
+    const hash = new MultiHash(algorithms);
+    const progress = startProgress(io, "hash", virtualSize, options.quiet);
+    let done = 0;
+    for await (const chunk of image.stream({ chunkSize: 4 * 1024 * 1024 })) {
+      hash.update(chunk);
+      done += chunk.length;
+      progress.update(done);
+    }
+    progress.finish();
+    guest = hash.digest();
+  } finally {
+    await image.close();
+  }
+  const container = options.container ? await hashContainer(path, algorithms) : undefined;
+  if (options.json) {
+    const out = {
+      path,
+      "virtual-size": virtualSize,
+      snapshot: options.snapshot ?? null,
+      "layer-only": Boolean(options.layerOnly),
+      guest,
+      ...(container === undefined ? {} : { container }),
+    };
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    const what = `guest disk of ${safe(path)}${options.snapshot === undefined ? "" : ` at snapshot ${safe(options.snapshot)}`}${options.layerOnly ? " (layer only)" : ""}`;
+    for (const [a, h] of Object.entries(guest)) io.stdout.write(`${a.toUpperCase()} (${what}) = ${h}\n`);
+    for (const [a, h] of Object.entries(container ?? {})) io.stdout.write(`${a.toUpperCase()} (${safe(path)}) = ${h}\n`);
+  }
+  return EXIT.ok;
+}
+
+export function registerHash(program: Command, io: Io, setExit: (code: number) => void): void {
+  withImageReadOptions(
+    program
+      .command("hash")
+      .description("hash the guest-visible disk (and, with --container, the image file itself)")
+      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .option("-a, --algorithm <list>", "comma-separated: sha256, sha1, md5", "sha256")
+      .option("--container", "also hash the image file as stored")
+      .option("--json", "print the hashes as JSON")
+      .option("-q, --quiet", "no progress bar"),
+  )
+    .addHelpText(
+      "after",
+      "\nThe guest hash equals `qemu-img convert -O raw` followed by sha256sum.\n\nExamples:\n  $ qcow2-forensic hash disk.qcow2\n  $ qcow2-forensic hash --algorithm sha256,md5 --container --json disk.qcow2",
+    )
+    .action(async (path: string, options: HashOptions) => {
+      setExit(await runHash(path, options, io));
+    });
+}
