@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Command } from "commander";
 import type { Qcow2Image } from "@x/qcow2-core";
+import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { MultiHash, parseAlgorithms } from "../hashing.js";
@@ -21,7 +21,9 @@ const HOLE_BLOCK = 64 * 1024;
 const ZEROES = new Uint8Array(HOLE_BLOCK);
 
 function isZero(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(ZEROES.subarray(0, bytes.length));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(
+    ZEROES.subarray(0, bytes.length),
+  );
 }
 
 /** Refuses to write over any file of the image's chain: evidence is never written. */
@@ -34,12 +36,17 @@ async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> 
   }
   for (const layer of image.layers) {
     const evidence = await realpath(layer.name).catch(() => resolve(layer.name));
-    if (evidence === target) throw new CliError(`${out}: refusing to overwrite evidence file ${layer.name}`, EXIT.usage);
+    if (evidence === target)
+      throw new CliError(`${out}: refusing to overwrite evidence file ${layer.name}`, EXIT.usage);
   }
 }
 
 /** Writes the disk to a regular file, leaving all-zero blocks as holes. */
-async function writeSparse(handle: FileHandle, image: Qcow2Image, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+async function writeSparse(
+  handle: FileHandle,
+  image: Qcow2Image,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
   let position = 0;
   for await (const chunk of image.stream({ chunkSize: CHUNK })) {
     onChunk(chunk);
@@ -54,14 +61,24 @@ async function writeSparse(handle: FileHandle, image: Qcow2Image, onChunk: (chun
   await handle.sync();
 }
 
-async function writeStdout(io: Io, image: Qcow2Image, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+async function writeStdout(
+  io: Io,
+  image: Qcow2Image,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
   for await (const chunk of image.stream({ chunkSize: CHUNK })) {
     onChunk(chunk);
-    if (!io.stdout.write(chunk)) await new Promise<void>((done) => io.stdout.once("drain", () => done()));
+    if (!io.stdout.write(chunk))
+      await new Promise<void>((done) => io.stdout.once("drain", () => done()));
   }
 }
 
-export async function runExport(path: string, out: string, options: ExportOptions, io: Io): Promise<number> {
+export async function runExport(
+  path: string,
+  out: string,
+  options: ExportOptions,
+  io: Io,
+): Promise<number> {
   const algorithms = options.hash === undefined ? [] : parseAlgorithms(options.hash, "--hash");
   const toStdout = out === "-";
   if (!toStdout && !options.force) {
@@ -69,7 +86,8 @@ export async function runExport(path: string, out: string, options: ExportOption
       () => true,
       () => false,
     );
-    if (exists) throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
+    if (exists)
+      throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
   }
   const image = await openForReading(path, options);
   const hash = new MultiHash(algorithms);
@@ -95,7 +113,10 @@ export async function runExport(path: string, out: string, options: ExportOption
       await assertNotEvidence(out, image);
       // Written under a temporary name and renamed when complete, so an
       // interrupted export never leaves a file that looks whole.
-      temp = join(dirname(resolve(out)), `.${basename(out)}.partial-${randomBytes(6).toString("hex")}`);
+      temp = join(
+        dirname(resolve(out)),
+        `.${basename(out)}.partial-${randomBytes(6).toString("hex")}`,
+      );
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
       const handle = await open(temp, "wx");
@@ -119,7 +140,8 @@ export async function runExport(path: string, out: string, options: ExportOption
   const label = toStdout ? "-" : out;
   // With the data on stdout, hashes go to stderr.
   const sink = toStdout ? io.stderr : io.stdout;
-  for (const [a, h] of Object.entries(hash.digest())) sink.write(`${a.toUpperCase()} (${label}) = ${h}\n`);
+  for (const [a, h] of Object.entries(hash.digest()))
+    sink.write(`${a.toUpperCase()} (${label}) = ${h}\n`);
   return EXIT.ok;
 }
 

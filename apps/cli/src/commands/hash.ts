@@ -15,9 +15,13 @@ interface HashOptions extends ImageReadOptions {
 }
 
 /** Hashes the evidence file itself (read-only), as it sits on disk. */
-async function hashContainer(path: string, algorithms: readonly HashAlgorithm[]): Promise<Record<string, string>> {
+async function hashContainer(
+  path: string,
+  algorithms: readonly HashAlgorithm[],
+): Promise<Record<string, string>> {
   const hash = new MultiHash(algorithms);
-  for await (const chunk of createReadStream(path, { flags: "r", highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { flags: "r", highWaterMark: 4 * 1024 * 1024 }))
+    hash.update(chunk as Buffer);
   return hash.digest();
 }
 
@@ -54,8 +58,10 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
     io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     const what = `guest disk of ${safe(path)}${options.snapshot === undefined ? "" : ` at snapshot ${safe(options.snapshot)}`}${options.layerOnly ? " (layer only)" : ""}`;
-    for (const [a, h] of Object.entries(guest)) io.stdout.write(`${a.toUpperCase()} (${what}) = ${h}\n`);
-    for (const [a, h] of Object.entries(container ?? {})) io.stdout.write(`${a.toUpperCase()} (${safe(path)}) = ${h}\n`);
+    for (const [a, h] of Object.entries(guest))
+      io.stdout.write(`${a.toUpperCase()} (${what}) = ${h}\n`);
+    for (const [a, h] of Object.entries(container ?? {}))
+      io.stdout.write(`${a.toUpperCase()} (${safe(path)}) = ${h}\n`);
   }
   return EXIT.ok;
 }
