@@ -10,6 +10,11 @@ import { CLI, runCli } from "./run-cli.js";
 const set = loadFixtureSet();
 const readable = qcowEntries(set).filter((e) => !e.encrypted);
 const out = mkdtempSync(join(tmpdir(), "qcow2-cli-export-"));
+const fixture = (name: string) => {
+  const e = readable.find((x) => x.name === name);
+  if (!e) throw new Error(`no fixture ${name}`);
+  return e;
+};
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 describe("map --json", () => {
@@ -46,8 +51,8 @@ describe("export and hash", () => {
   }
 
   it("exports each internal snapshot as qemu-img convert -l does", () => {
-    const entry = readable.find((e) => e.name === "snapshots");
-    for (const snap of entry?.expect.snapshots as string[]) {
+    const entry = fixture("snapshots");
+    for (const snap of entry.expect.snapshots as string[]) {
       const r = runCli(["export", "--snapshot", snap, set.path(entry as never), "-"]);
       expect(r.code).toBe(0);
       const h = runCli(["hash", "--snapshot", snap, set.path(entry as never)]);
