@@ -5,6 +5,8 @@
  */
 
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
+export { check } from "./check/check.js";
+export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
 export * as constants from "./format/constants.js";
@@ -51,6 +53,7 @@ export {
   type Qcow2Info,
 } from "./inspect.js";
 export { LIMITS } from "./limits.js";
+export { type QemuCheckJson, qemuCheckExitCode, toQemuCheckJson } from "./qemu/check-json.js";
 export {
   combineBackingPath,
   type QemuImgInfo,

@@ -50,6 +50,8 @@ export interface SnapshotTable {
   expected: number;
   /** True when the table ended (end of file or a bound) before `expected` entries. */
   truncated: boolean;
+  /** Bytes the parsed entries span, padding included (QEMU's `snapshots_size`). */
+  tableBytes: number;
   /** Why the table is short or odd. */
   problems: HeaderProblem[];
   outOfRange: OutOfRangeField[];
@@ -80,6 +82,7 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
     snapshots: [],
     expected: info.snapshotCount,
     truncated: false,
+    tableBytes: 0,
     problems: [],
     outOfRange: [],
   };
@@ -177,6 +180,7 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       l1Size: fixed.l1_size,
       extraDataSize: fixed.extra_data_size,
     });
+    table.tableBytes = cursor.position - info.snapshotsOffset;
   }
   return table;
 }

@@ -3,11 +3,14 @@ import { describe, expect, it } from "vitest";
 import type { FixtureEntry, FixtureSet } from "../../../fixtures/harness/index.js";
 import { qemuOrphanClusters, stableInfo } from "../../../fixtures/harness/index.js";
 import {
+  check,
   formatQemuMapJson,
   inspect,
+  qemuCheckExitCode,
   readBitmaps,
   readSnapshots,
   refcountReport,
+  toQemuCheckJson,
   toQemuImgInfo,
 } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
@@ -86,6 +89,32 @@ export function defineFixtureSuite(
             }
           });
         }
+
+        it("check equals qemu-img check --output=json and its exit code", async () => {
+          const set = getSet();
+          const exit = Number(set.answerText(entry.name, "check.exit"));
+          const source = await openFileSource(set.path(entry));
+          try {
+            if (entry.kind === "qcow1") {
+              expect(exit).toBe(63);
+              await expect(check(source)).rejects.toMatchObject({
+                message: expect.stringMatching(/does not support checks/),
+              });
+              return;
+            }
+            const report = await check(source);
+            const ours: Record<string, unknown> = { ...toQemuCheckJson(report, "") };
+            const qemu = {
+              ...(set.answerJson(entry.name, "check.json") as Record<string, unknown>),
+            };
+            delete ours.filename;
+            delete qemu.filename;
+            expect(ours).toEqual(qemu);
+            expect(qemuCheckExitCode(report)).toBe(exit);
+          } finally {
+            await source.close();
+          }
+        });
 
         const unsupported = NOT_YET_READABLE[entry.name];
         if (unsupported !== undefined) {

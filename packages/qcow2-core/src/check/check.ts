@@ -1,0 +1,604 @@
+import { readBitmaps } from "../bitmaps.js";
+import { isQcow2Error, type Qcow2Error } from "../errors.js";
+import {
+  compressedDescriptor,
+  hasZeroFlag,
+  isCompressed,
+  isCopied,
+  l1Reserved,
+  l2Reserved,
+  offsetField,
+  refTableOffset,
+  refTableReserved,
+} from "../format/entry-words.js";
+import {
+  hasFeature,
+  INCOMPAT_EXTENDED_L2,
+  INCOMPAT_EXTERNAL_DATA_FILE,
+} from "../format/features.js";
+import { refcountAt } from "../format/refcount.js";
+import { inspect, type Qcow2Info } from "../inspect.js";
+import { LIMITS } from "../limits.js";
+import { readSnapshots, type SnapshotTable } from "../snapshots.js";
+import { type ByteSource, readPadded } from "../source/byte-source.js";
+import { RefcountAccumulator } from "./accumulator.js";
+import { assertCheckable } from "./open-checks.js";
+import {
+  type CheckProblem,
+  type CheckReport,
+  type ClusterOwner,
+  MAX_CHECK_PROBLEMS,
+  MAX_LISTED_CLUSTERS,
+} from "./types.js";
+
+const hex = (n: number) => n.toString(16);
+/** A 64-bit entry as QEMU prints it with PRIx64. */
+const hex64 = (hi: number, lo: number) =>
+  ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
+
+/**
+ * Recomputes every reference count from the image's metadata and compares it
+ * with the stored refcounts, as `qemu-img check` does (QEMU's
+ * qcow2_check_refcounts): header, active and snapshot L1/L2 tables, snapshot
+ * table, refcount table and blocks, encryption header and bitmaps. The totals
+ * equal qemu-img's; every problem keeps its host offset.
+ *
+ * Throws a {@link Qcow2Error} where qemu-img check cannot open the image
+ * (QCOW1, unknown incompatible bits, invalid tables).
+ *
+ * @example
+ * ```ts
+ * const r = await check(source);
+ * if (r.corruptions > 0) console.log(r.problems.filter((p) => p.corruption));
+ * ```
+ */
+export async function check(source: ByteSource, info?: Qcow2Info): Promise<CheckReport> {
+  try {
+    const facts = info ?? (await inspect(source));
+    assertCheckable(facts, source.size);
+    return await new Checker(source, facts, await readSnapshots(source, facts)).run();
+  } catch (e) {
+    throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
+  }
+}
+
+class Checker {
+  private readonly cs: number;
+  private readonly bits: number;
+  private readonly entrySize: number;
+  private readonly extendedL2: boolean;
+  private readonly dataFile: boolean;
+  private readonly fileClusters: number;
+  private readonly refs: RefcountAccumulator;
+  private readonly report: CheckReport;
+  private refTable: DataView = new DataView(new ArrayBuffer(0));
+  private readonly blockCache = new Map<number, Uint8Array | null>();
+
+  constructor(
+    private readonly source: ByteSource,
+    private readonly info: Qcow2Info,
+    private readonly snapshots: SnapshotTable,
+  ) {
+    this.cs = info.clusterSize as number;
+    this.bits = info.clusterBits;
+    this.extendedL2 = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2);
+    this.dataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
+    this.entrySize = this.extendedL2 ? 16 : 8;
+    this.fileClusters = Math.ceil(source.size / this.cs);
+    const max = info.refcountOrder >= 5 ? 0xffffffff : 2 ** info.refcountBits - 1;
+    this.refs = new RefcountAccumulator(this.fileClusters, max);
+    this.report = {
+      checkErrors: 0,
+      leaks: 0,
+      corruptions: 0,
+      totalClusters: Math.ceil((Math.ceil(info.virtualSize / 512) * 512) / this.cs),
+      allocatedClusters: 0,
+      fragmentedClusters: 0,
+      compressedClusters: 0,
+      imageEndOffset: 0,
+      clusterSize: this.cs,
+      fileSize: source.size,
+      problems: [],
+      problemsTruncated: false,
+      leakedClusters: [],
+      orphanedClusters: [],
+    };
+  }
+
+  private problem(p: CheckProblem): void {
+    if (p.corruption) this.report.corruptions++;
+    if (p.kind === "check-error") this.report.checkErrors++;
+    if (this.report.problems.length < MAX_CHECK_PROBLEMS) this.report.problems.push(p);
+    else this.report.problemsTruncated = true;
+  }
+
+  /** QEMU's qcow2_inc_refcounts_imrt: one more reference to every cluster of [offset, offset+size). */
+  private inc(offset: number, size: number, owner: ClusterOwner): void {
+    if (size <= 0) return;
+    const first = Math.floor(offset / this.cs);
+    const last = Math.floor((offset + size - 1) / this.cs);
+    for (let k = first; k <= last; k++) {
+      const r = this.refs.increment(k, owner);
+      if (r.overflow) {
+        this.problem({
+          kind: "refcount-overflow",
+          message: `ERROR: overflow cluster offset=0x${hex(k * this.cs)}`,
+          hostOffset: k * this.cs,
+          cluster: k,
+          owners: [owner],
+          corruption: true,
+        });
+        continue;
+      }
+      if (r.overlapWith !== null) {
+        this.problem({
+          kind: "overlap",
+          message: `cluster ${k} (host offset 0x${hex(k * this.cs)}) is used by both ${r.overlapWith} and ${owner}`,
+          hostOffset: k * this.cs,
+          cluster: k,
+          owners: [r.overlapWith, owner],
+          corruption: false,
+        });
+      }
+      if (k >= this.fileClusters) {
+        this.problem({
+          kind: "beyond-eof",
+          message: `${owner} references cluster ${k} (host offset 0x${hex(k * this.cs)}) past the end of the file (${this.source.size} bytes)`,
+          hostOffset: k * this.cs,
+          cluster: k,
+          owners: [owner],
+          corruption: false,
+        });
+      }
+    }
+  }
+
+  async run(): Promise<CheckReport> {
+    const { info } = this;
+    this.inc(0, this.cs, "header");
+    await this.checkL1(info.l1TableOffset, info.l1Size, "l1-table", true);
+    if (this.dataFile && info.snapshotCount > 0) {
+      this.problem({
+        kind: "invalid-entry",
+        message: `ERROR ${info.snapshotCount} snapshots in image with data file`,
+        corruption: true,
+      });
+    }
+    for (const sn of this.snapshots.snapshots) {
+      const where = `snapshot ${sn.id} (${sn.name})`;
+      if (sn.l1TableOffset % this.cs !== 0) {
+        this.problem({
+          kind: "misaligned",
+          message: `ERROR ${where} l1_offset=0x${hex(sn.l1TableOffset)}: L1 table is not cluster aligned; snapshot table entry corrupted`,
+          hostOffset: sn.offset,
+          owners: ["snapshot-l1-table"],
+          corruption: true,
+        });
+        continue;
+      }
+      if (sn.l1Size > LIMITS.maxL1Entries) {
+        this.problem({
+          kind: "invalid-entry",
+          message: `ERROR ${where} l1_size=0x${hex(sn.l1Size)}: L1 table is too large; snapshot table entry corrupted`,
+          hostOffset: sn.offset,
+          corruption: true,
+        });
+        continue;
+      }
+      await this.checkL1(sn.l1TableOffset, sn.l1Size, "snapshot-l1-table", false);
+    }
+    // A table cut short by end of file reads as zero-filled entries in QEMU (40 bytes each).
+    const missing = this.snapshots.expected - this.snapshots.snapshots.length;
+    const tableBytes =
+      this.snapshots.tableBytes + (this.snapshots.truncated ? Math.max(0, missing) * 40 : 0);
+    if (info.snapshotCount > 0) this.inc(info.snapshotsOffset, tableBytes, "snapshot-table");
+    this.inc(info.refcountTableOffset, info.refcountTableClusters * this.cs, "refcount-table");
+    if (info.fullDiskEncryption !== null && info.fullDiskEncryption.length > 0) {
+      this.inc(info.fullDiskEncryption.offset, info.fullDiskEncryption.length, "encryption-header");
+    }
+    await this.checkBitmaps();
+    await this.loadRefcountTable();
+    this.checkRefblocks();
+    await this.compareRefcounts();
+    await this.checkCopiedFlags();
+    return this.report;
+  }
+
+  /** QEMU's check_refcounts_l1 (+ check_refcounts_l2 for each table). */
+  private async checkL1(
+    offset: number,
+    size: number,
+    owner: "l1-table" | "snapshot-l1-table",
+    active: boolean,
+  ): Promise<void> {
+    if (size === 0) return;
+    this.inc(offset, size * 8, owner);
+    const l1 = await readPadded(this.source, offset, size * 8);
+    const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
+    for (let i = 0; i < size; i++) {
+      const hi = view.getUint32(i * 8);
+      const lo = view.getUint32(i * 8 + 4);
+      if (hi === 0 && lo === 0) continue;
+      if (l1Reserved(hi, lo)) {
+        this.problem({
+          kind: "reserved-bits",
+          message: `ERROR found L1 entry with reserved bits set: ${hex64(hi, lo)}`,
+          hostOffset: offset + i * 8,
+          owners: [owner],
+          corruption: true,
+        });
+      }
+      const l2Offset = offsetField(hi, lo);
+      this.inc(l2Offset, this.cs, "l2-table");
+      if (l2Offset % this.cs !== 0) {
+        this.problem({
+          kind: "misaligned",
+          message: `ERROR l2_offset=${hex(l2Offset)}: Table is not cluster aligned; L1 entry corrupted`,
+          hostOffset: offset + i * 8,
+          owners: [owner, "l2-table"],
+          corruption: true,
+        });
+      }
+      await this.checkL2(l2Offset, active);
+    }
+  }
+
+  private async checkL2(l2Offset: number, active: boolean): Promise<void> {
+    const table = await readPadded(this.source, l2Offset, this.cs);
+    const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+    const entries = this.cs / this.entrySize;
+    let nextContiguous = 0;
+    for (let i = 0; i < entries; i++) {
+      const at = i * this.entrySize;
+      const hi = view.getUint32(at);
+      const lo = view.getUint32(at + 4);
+      const bmHi = this.extendedL2 ? view.getUint32(at + 8) : 0;
+      const bmLo = this.extendedL2 ? view.getUint32(at + 12) : 0;
+      const entryOffset = l2Offset + at;
+      if (isCompressed(hi)) {
+        const d = compressedDescriptor(hi, lo, this.bits);
+        if (isCopied(hi)) {
+          this.problem({
+            kind: "invalid-entry",
+            message: `ERROR: coffset=0x${hex(d.hostOffset)}: copied flag must never be set for compressed clusters`,
+            hostOffset: entryOffset,
+            corruption: true,
+          });
+        }
+        if (this.dataFile) {
+          this.problem({
+            kind: "invalid-entry",
+            message: `ERROR compressed cluster ${i} with data file`,
+            hostOffset: entryOffset,
+            corruption: true,
+          });
+          continue;
+        }
+        if (bmHi !== 0 || bmLo !== 0) {
+          this.problem({
+            kind: "invalid-entry",
+            message: `ERROR compressed cluster ${i} with non-zero subcluster allocation bitmap`,
+            hostOffset: entryOffset,
+            corruption: true,
+          });
+          continue;
+        }
+        this.inc(d.hostOffset, d.length, "compressed-data");
+        if (active) {
+          this.report.allocatedClusters++;
+          this.report.compressedClusters++;
+          // QEMU counts compressed clusters as fragmented by nature.
+          this.report.fragmentedClusters++;
+        }
+        continue;
+      }
+      if (l2Reserved(hi, lo)) {
+        this.problem({
+          kind: "reserved-bits",
+          message: `ERROR found l2 entry with reserved bits set: ${hex64(hi, lo)}`,
+          hostOffset: entryOffset,
+          corruption: true,
+        });
+      }
+      const offset = offsetField(hi, lo);
+      const zeroFlag = !this.extendedL2 && hasZeroFlag(lo);
+      // QEMU's qcow2_get_cluster_type: offset 0 is unallocated unless a data file makes COPIED meaningful.
+      const allocated = offset !== 0 || (this.dataFile && isCopied(hi) && !zeroFlag);
+      if (!allocated) {
+        if (this.extendedL2 && bmLo !== 0) {
+          this.problem({
+            kind: "invalid-entry",
+            message: "ERROR: Unallocated cluster has non-zero subcluster allocation map",
+            hostOffset: entryOffset,
+            corruption: true,
+          });
+        }
+        continue;
+      }
+      if (this.extendedL2 && (bmHi & bmLo) !== 0) {
+        this.problem({
+          kind: "invalid-entry",
+          message: `ERROR offset=${hex(offset)}: Allocated cluster has corrupted subcluster allocation bitmap`,
+          hostOffset: entryOffset,
+          corruption: true,
+        });
+      }
+      if (offset % this.cs !== 0) {
+        const containsData = this.extendedL2 ? bmLo !== 0 : !hasZeroFlag(lo);
+        this.problem({
+          kind: "misaligned",
+          message: containsData
+            ? `ERROR offset=${hex(offset)}: Data cluster is not properly aligned; L2 entry corrupted.`
+            : `ERROR offset=${hex(offset)}: Preallocated cluster is not properly aligned; L2 entry corrupted.`,
+          hostOffset: entryOffset,
+          owners: ["l2-table", "data"],
+          corruption: true,
+        });
+      }
+      if (active) {
+        this.report.allocatedClusters++;
+        if (nextContiguous !== 0 && offset !== nextContiguous) this.report.fragmentedClusters++;
+        nextContiguous = offset + this.cs;
+      }
+      if (!this.dataFile) this.inc(offset, this.cs, "data");
+    }
+  }
+
+  /** QEMU's qcow2_check_bitmaps_refcounts (only when the bitmaps are consistent). */
+  private async checkBitmaps(): Promise<void> {
+    const ext = this.info.bitmaps;
+    if (ext === null || ext.nbBitmaps === 0) return;
+    const dir = await readBitmaps(this.source, this.info);
+    if (!dir.consistent) return;
+    this.inc(ext.bitmapDirectoryOffset, ext.bitmapDirectorySize, "bitmap-directory");
+    if (dir.problems.length > 0 && dir.bitmaps.length === 0) {
+      this.problem({
+        kind: "invalid-entry",
+        message: "ERROR: bitmap directory could not be loaded",
+        hostOffset: ext.bitmapDirectoryOffset,
+        corruption: true,
+      });
+      return;
+    }
+    for (const bm of dir.bitmaps) {
+      const tableOffset = Number(bm.bitmapTableOffset);
+      this.inc(tableOffset, bm.bitmapTableSize * 8, "bitmap-table");
+      const table = await readPadded(this.source, tableOffset, bm.bitmapTableSize * 8);
+      const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+      for (let i = 0; i < bm.bitmapTableSize; i++) {
+        const hi = view.getUint32(i * 8);
+        const lo = view.getUint32(i * 8 + 4);
+        const offset = offsetField(hi, lo);
+        // check_table_entry: reserved bits 0xff000000000001fe, "all ones" only without offset, aligned.
+        const bad =
+          (hi & 0xff000000) !== 0 ||
+          (lo & 0x1fe) !== 0 ||
+          (offset !== 0 && (lo & 1) !== 0) ||
+          offset % this.cs !== 0;
+        if (bad) {
+          this.problem({
+            kind: "invalid-entry",
+            message: `ERROR bitmap ${bm.name} table entry ${i} is invalid`,
+            hostOffset: tableOffset + i * 8,
+            corruption: true,
+          });
+          continue;
+        }
+        if (offset !== 0) this.inc(offset, this.cs, "bitmap-data");
+      }
+    }
+  }
+
+  private async loadRefcountTable(): Promise<void> {
+    const bytes = await readPadded(
+      this.source,
+      this.info.refcountTableOffset,
+      this.info.refcountTableClusters * this.cs,
+    );
+    this.refTable = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private get refTableEntries(): number {
+    return this.refTable.byteLength / 8;
+  }
+
+  /** QEMU's check_refblocks. */
+  private checkRefblocks(): void {
+    for (let i = 0; i < this.refTableEntries; i++) {
+      const hi = this.refTable.getUint32(i * 8);
+      const lo = this.refTable.getUint32(i * 8 + 4);
+      const offset = refTableOffset(hi, lo);
+      const cluster = Math.floor(offset / this.cs);
+      const at = this.info.refcountTableOffset + i * 8;
+      if (refTableReserved(lo)) {
+        this.problem({
+          kind: "reserved-bits",
+          message: `ERROR refcount table entry ${i} has reserved bits set`,
+          hostOffset: at,
+          corruption: true,
+        });
+        continue;
+      }
+      if (offset % this.cs !== 0) {
+        this.problem({
+          kind: "misaligned",
+          message: `ERROR refcount block ${i} is not cluster aligned; refcount table entry corrupted`,
+          hostOffset: at,
+          owners: ["refcount-table", "refcount-block"],
+          corruption: true,
+        });
+        continue;
+      }
+      if (cluster >= this.refs.size) {
+        this.problem({
+          kind: "beyond-eof",
+          message: `ERROR refcount block ${i} is outside image`,
+          hostOffset: at,
+          cluster,
+          owners: ["refcount-block"],
+          corruption: true,
+        });
+        continue;
+      }
+      if (offset !== 0) {
+        this.inc(offset, this.cs, "refcount-block");
+        const n = this.refs.count(cluster);
+        if (n !== 1) {
+          this.problem({
+            kind: "refcount-too-low",
+            message: `ERROR refcount block ${i} refcount=${n}`,
+            hostOffset: offset,
+            cluster,
+            computed: n,
+            owners: [this.refs.owner(cluster) ?? "refcount-block", "refcount-block"],
+            corruption: true,
+          });
+        }
+      }
+    }
+  }
+
+  /**
+   * The stored refcount of host cluster `k` (QEMU's qcow2_get_refcount), or
+   * `null` when the refcount block is misaligned (QEMU: EIO).
+   */
+  private async stored(k: number): Promise<number | null> {
+    const perBlock = (this.cs * 8) / this.info.refcountBits;
+    const t = Math.floor(k / perBlock);
+    if (t >= this.refTableEntries) return 0;
+    const offset = refTableOffset(
+      this.refTable.getUint32(t * 8),
+      this.refTable.getUint32(t * 8 + 4),
+    );
+    if (offset === 0) return 0;
+    if (offset % this.cs !== 0) return null;
+    let block = this.blockCache.get(offset);
+    if (block === undefined) {
+      if (this.blockCache.size > 256) this.blockCache.clear();
+      block = await readPadded(this.source, offset, this.cs);
+      this.blockCache.set(offset, block);
+    }
+    return block === null ? null : refcountAt(block, k - t * perBlock, this.info.refcountOrder);
+  }
+
+  /** QEMU's compare_refcounts: stored vs computed for every cluster. */
+  private async compareRefcounts(): Promise<void> {
+    const perBlock = (this.cs * 8) / this.info.refcountBits;
+    let highest = 0;
+    const visit = async (i: number) => {
+      const stored = await this.stored(i);
+      const computed = this.refs.count(i);
+      if (stored === null) {
+        this.problem({
+          kind: "check-error",
+          message: `Can't get refcount for cluster ${i}: Input/output error`,
+          cluster: i,
+          corruption: false,
+        });
+        return;
+      }
+      if (stored > 0 || computed > 0) highest = i;
+      if (stored === computed) return;
+      const hostOffset = i * this.cs;
+      if (stored < computed) {
+        this.problem({
+          kind: "refcount-too-low",
+          message: `ERROR cluster ${i} refcount=${stored} reference=${computed}`,
+          hostOffset,
+          cluster: i,
+          stored,
+          computed,
+          owners: this.ownerList(i),
+          corruption: true,
+        });
+        if (stored === 0 && this.report.orphanedClusters.length < MAX_LISTED_CLUSTERS)
+          this.report.orphanedClusters.push(i);
+      } else {
+        this.report.leaks++;
+        this.problem({
+          kind: "leak",
+          message: `Leaked cluster ${i} refcount=${stored} reference=${computed}`,
+          hostOffset,
+          cluster: i,
+          stored,
+          computed,
+          corruption: false,
+        });
+        if (this.report.leakedClusters.length < MAX_LISTED_CLUSTERS)
+          this.report.leakedClusters.push(i);
+      }
+    };
+    const dense = Math.min(this.refs.size, this.refs.denseSize);
+    for (let i = 0; i < dense; i++) await visit(i);
+    if (this.refs.size > dense) {
+      // Past the dense range only clusters with a reference or a stored refcount can differ.
+      const candidates = new Set(this.refs.sparseClusters());
+      for (let t = Math.floor(dense / perBlock); t < this.refTableEntries; t++) {
+        if (
+          refTableOffset(this.refTable.getUint32(t * 8), this.refTable.getUint32(t * 8 + 4)) === 0
+        )
+          continue;
+        for (
+          let i = Math.max(dense, t * perBlock);
+          i < Math.min(this.refs.size, (t + 1) * perBlock);
+          i++
+        ) {
+          if ((await this.stored(i)) !== 0) candidates.add(i);
+        }
+      }
+      for (const i of [...candidates].sort((a, b) => a - b)) await visit(i);
+    }
+    this.report.imageEndOffset = (highest + 1) * this.cs;
+  }
+
+  private ownerList(i: number): ClusterOwner[] {
+    const o = this.refs.owner(i);
+    return o === null ? [] : [o];
+  }
+
+  /** QEMU's check_oflag_copied over the active L1/L2 tables. */
+  private async checkCopiedFlags(): Promise<void> {
+    const { info } = this;
+    if (info.l1Size === 0) return;
+    const l1 = await readPadded(this.source, info.l1TableOffset, info.l1Size * 8);
+    const l1View = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
+    for (let i = 0; i < info.l1Size; i++) {
+      const hi = l1View.getUint32(i * 8);
+      const lo = l1View.getUint32(i * 8 + 4);
+      const l2Offset = offsetField(hi, lo);
+      if (l2Offset === 0) continue;
+      const l2Ref = await this.stored(Math.floor(l2Offset / this.cs));
+      if (l2Ref === null) continue;
+      if ((l2Ref === 1) !== isCopied(hi)) {
+        this.problem({
+          kind: "copied-flag",
+          message: `ERROR OFLAG_COPIED L2 cluster: l1_index=${i} l1_entry=${hex64(hi, lo)} refcount=${l2Ref}`,
+          hostOffset: info.l1TableOffset + i * 8,
+          corruption: true,
+        });
+      }
+      const table = await readPadded(this.source, l2Offset, this.cs);
+      const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+      for (let j = 0; j < this.cs / this.entrySize; j++) {
+        const at = j * this.entrySize;
+        const eh = view.getUint32(at);
+        const el = view.getUint32(at + 4);
+        if (isCompressed(eh)) continue;
+        const offset = offsetField(eh, el);
+        const allocated =
+          offset !== 0 || (this.dataFile && isCopied(eh) && (this.extendedL2 || !hasZeroFlag(el)));
+        if (!allocated) continue;
+        const refcount = this.dataFile ? 1 : await this.stored(Math.floor(offset / this.cs));
+        if (refcount === null) continue;
+        if ((refcount === 1) !== isCopied(eh)) {
+          this.problem({
+            kind: "copied-flag",
+            message: `ERROR OFLAG_COPIED data cluster: l2_entry=${hex64(eh, el)} refcount=${refcount}`,
+            hostOffset: l2Offset + at,
+            corruption: true,
+          });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import { createHash } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadFixtureSet, qcowEntries, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
+import {
+  MATRIX_IMAGES,
+  type MatrixSet,
+  regenerateMatrix,
+} from "../../../fixtures/harness/matrix.js";
+import { formatQemuMapJson } from "../src/index.js";
+import { openImage } from "../src/node.js";
+
+async function sha256Of(
+  path: string,
+  options: { snapshot?: string; layerOnly?: boolean } = {},
+): Promise<string> {
+  const image = await openImage(path, options);
+  try {
+    const hash = createHash("sha256");
+    for await (const chunk of image.stream()) hash.update(chunk);
+    return hash.digest("hex");
+  } finally {
+    await image.close();
+  }
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+// Live: fixtures/matrix.sh builds ~40 images with qemu-img/qemu-io and records
+// qemu-img's answers; every image must read and map exactly as QEMU does.
+const skip = qemuOrSkipReason();
+
+describe("live differential matrix (fixtures/matrix.sh)", () => {
+  if (skip !== undefined) {
+    it.skip(skip, () => {});
+    return;
+  }
+
+  let built: MatrixSet | undefined;
+  beforeAll(() => {
+    built = regenerateMatrix();
+    console.info(
+      `[matrix] ${built.entries.length} images built by matrix.sh in ${built.seconds?.toFixed(1)} s`,
+    );
+  }, 180_000);
+  const matrix = (): MatrixSet => {
+    if (built === undefined) throw new Error("the matrix was not built");
+    return built;
+  };
+
+  it("covers at least 30 images", () => {
+    expect(MATRIX_IMAGES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it("matrix.json lists exactly the images, snapshots and backing depths of MATRIX_IMAGES", () => {
+    const listed = matrix().entries.map((e) => ({
+      name: e.name,
+      snapshots: e.snapshots,
+      backingDepth: e.backingDepth,
+    }));
+    expect(listed).toEqual(MATRIX_IMAGES);
+    for (const e of matrix().entries) {
+      const checks = ["raw", "map"];
+      if (e.snapshots.length > 0) checks.push("snapshots");
+      if (e.backingDepth > 0) checks.push("layer-only");
+      expect(e.checks, e.name).toEqual(checks);
+      expect(e.commands.length, e.name).toBeGreaterThan(0);
+    }
+  });
+
+  for (const image of MATRIX_IMAGES) {
+    describe(image.name, () => {
+      it("reads bit-identically to qemu-img convert -O raw", async () => {
+        const set = matrix();
+        const expected = set.answerText(image.name, "raw.sha256");
+        expect(expected, "qemu-img convert answer").toMatch(SHA256);
+        expect(await sha256Of(set.path(set.entry(image.name)))).toBe(expected);
+      });
+
+      it("maps exactly as qemu-img map --output=json prints", async () => {
+        const set = matrix();
+        const expected = set.answerText(image.name, "map.json");
+        expect(expected, "qemu-img map answer").toBeDefined();
+        const opened = await openImage(set.path(set.entry(image.name)));
+        try {
+          expect(formatQemuMapJson(await opened.map()).trim()).toBe(expected);
+        } finally {
+          await opened.close();
+        }
+      });
+
+      for (const snap of image.snapshots) {
+        it(`reads snapshot ${snap} bit-identically to qemu-img convert -l`, async () => {
+          const set = matrix();
+          const expected = set.answerText(image.name, `snapshot-${snap}.raw.sha256`);
+          expect(expected, "qemu-img convert -l answer").toMatch(SHA256);
+          expect(await sha256Of(set.path(set.entry(image.name)), { snapshot: snap })).toBe(
+            expected,
+          );
+        });
+      }
+
+      if (image.backingDepth > 0) {
+        it("reads layerOnly bit-identically to qemu-img convert with backing: null", async () => {
+          const set = matrix();
+          const expected = set.answerText(image.name, "layer-only.raw.sha256");
+          expect(expected, "layer-only answer").toMatch(SHA256);
+          expect(await sha256Of(set.path(set.entry(image.name)), { layerOnly: true })).toBe(
+            expected,
+          );
+        });
+      }
+    });
+  }
+});
+
+// Committed: fixtures/make.sh records answers/<name>.layer-only.raw.sha256 for every
+// image with a backing file (same oracle); no qemu needed.
+describe("committed fixtures: layerOnly vs recorded layer-only answers", () => {
+  const committed = loadFixtureSet();
+  const layered = qcowEntries(committed).filter(
+    (e) => committed.answerText(e.name, "layer-only.raw.sha256") !== undefined,
+  );
+
+  it("every committed image with a backing file has a layer-only answer", () => {
+    const backed = qcowEntries(committed)
+      .filter((e) => committed.answerJson(e.name, "info.json")?.["backing-filename"] !== undefined)
+      .map((e) => e.name);
+    expect(backed.length).toBeGreaterThanOrEqual(3);
+    expect(layered.map((e) => e.name)).toEqual(backed);
+  });
+
+  for (const entry of layered) {
+    it(`${entry.name}: layerOnly reads bit-identically to the recorded answer`, async () => {
+      const expected = committed.answerText(entry.name, "layer-only.raw.sha256");
+      expect(expected).toMatch(SHA256);
+      expect(await sha256Of(committed.path(entry), { layerOnly: true })).toBe(expected);
+    });
+  }
+});
