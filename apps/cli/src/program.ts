@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
+import { registerCheck } from "./commands/check.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
@@ -36,6 +37,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerAudit(program, io, setExit);
   registerInfo(program, io, setExit);
   registerSnapshots(program, io, setExit);
+  registerCheck(program, io, setExit);
   registerMap(program, io, setExit);
   registerExport(program, io, setExit);
   registerHash(program, io, setExit);

@@ -12,8 +12,10 @@ export function zstdFrameLength(bytes: Uint8Array): number | null {
   const singleSegment = (descriptor >> 5) & 1;
   const checksum = (descriptor >> 2) & 1;
   const dictIdFlag = descriptor & 3;
-  let at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][dictIdFlag]!;
-  at += fcsFlag === 0 ? singleSegment : [1, 2, 4, 8][fcsFlag]!;
+  const DICT_ID_BYTES = [0, 1, 2, 4] as const;
+  const CONTENT_SIZE_BYTES = [1, 2, 4, 8] as const;
+  let at = 5 + (singleSegment ? 0 : 1) + (DICT_ID_BYTES[dictIdFlag] ?? 0);
+  at += fcsFlag === 0 ? singleSegment : (CONTENT_SIZE_BYTES[fcsFlag] ?? 0);
   // Blocks: 3-byte little-endian header (last flag, type, size).
   for (;;) {
     if (at + 3 > bytes.length) return null;

@@ -85,7 +85,10 @@ export class Qcow2Layer implements Layer {
     const snapshot = options.snapshot;
     const l1Offset = snapshot?.l1TableOffset ?? info.l1TableOffset;
     const l1Size = snapshot?.l1Size ?? info.l1Size;
-    const virtualSize = snapshot?.diskSize ?? info.virtualSize;
+    // QEMU's qcow2_snapshot_load_tmp (qemu-img convert -l) swaps in the
+    // snapshot's L1 table but keeps the current virtual size; the snapshot's
+    // own recorded size stays available as `snapshot.diskSize`.
+    const virtualSize = info.virtualSize;
     const l1 = await L1Table.load(
       source,
       l1Offset,
@@ -94,9 +97,10 @@ export class Qcow2Layer implements Layer {
       snapshot ? `snapshot ${snapshot.id}` : "active",
     );
     const entrySize = l2EntrySize(hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2));
-    // QEMU refuses an L1 table too small to map the whole virtual disk.
+    // QEMU refuses an active L1 table too small to map the whole virtual disk
+    // (a snapshot's may be smaller: the disk may have grown since).
     const needed = Math.ceil(virtualSize / (clusterSize * (clusterSize / entrySize)));
-    if (l1Size < needed) {
+    if (snapshot === null && l1Size < needed) {
       throw new Qcow2Error(
         "INVALID_STRUCTURE",
         `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`,
