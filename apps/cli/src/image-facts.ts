@@ -14,6 +14,8 @@ export interface ImageFacts {
   info: Qcow2Info;
   snapshots: SnapshotTable;
   bitmaps: BitmapDirectory;
+  /** The LUKS header of a LUKS-encrypted image. */
+  luks: LuksInfo | null;
   /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size. */
   actualSize: number | undefined;
 }
@@ -25,6 +27,7 @@ export async function readImageFacts(path: string): Promise<ImageFacts> {
     const info = await inspect(source);
     const snapshots = await readSnapshots(source, info);
     const bitmaps = await readBitmaps(source, info);
+    const luks = await readLuksHeader(source, info);
     const st = await stat(path);
     return {
       info,

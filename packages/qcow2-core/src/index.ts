@@ -42,6 +42,14 @@ export {
   decodeCompressedDescriptor,
   decodeL2Entry,
 } from "./format/l2-entry.js";
+export {
+  decodeLuksHeader,
+  describeLuksCipher,
+  LUKS_KEY_DISABLED,
+  LUKS_KEY_ENABLED,
+  type LuksHeader,
+  type LuksKeySlot,
+} from "./format/luks.js";
 export type { OutOfRangeField } from "./format/numbers.js";
 export type { HeaderProblem } from "./format/problems.js";
 export { refcountAt, refcountsPerBlock } from "./format/refcount.js";
@@ -53,11 +61,13 @@ export {
   type Qcow2Info,
 } from "./inspect.js";
 export { LIMITS } from "./limits.js";
+export { type LuksInfo, readLuksHeader } from "./luks-header.js";
 export { type QemuCheckJson, qemuCheckExitCode, toQemuCheckJson } from "./qemu/check-json.js";
 export {
   combineBackingPath,
   type QemuImgInfo,
   type QemuInfoInputs,
+  qemuEncryptBlock,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
 export { formatQemuMapJson } from "./qemu/map-json.js";

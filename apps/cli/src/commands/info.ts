@@ -14,12 +14,13 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
     io.stdout.write(renderInfoText(path, facts));
     return EXIT.ok;
   }
-  const { info, snapshots, bitmaps, actualSize } = facts;
+  const { info, snapshots, bitmaps, luks, actualSize } = facts;
   const qemu = toQemuImgInfo(info, {
     filename: path,
     snapshots: snapshots.snapshots,
     bitmaps: bitmaps.bitmaps,
     bitmapsConsistent: bitmaps.consistent,
+    luks,
     ...(actualSize === undefined ? {} : { actualSize }),
   });
   const extra = {

@@ -8,7 +8,9 @@ import {
   INCOMPAT_EXTENDED_L2,
   INCOMPAT_EXTERNAL_DATA_FILE,
 } from "../format/features.js";
+import { describeLuksCipher } from "../format/luks.js";
 import type { Qcow2Info } from "../inspect.js";
+import type { LuksInfo } from "../luks-header.js";
 import type { Qcow2Snapshot } from "../snapshots.js";
 import { type QemuSnapshotInfo, toQemuSnapshotList } from "./snapshot-json.js";
 
@@ -38,6 +40,40 @@ export interface QemuInfoInputs {
   bitmaps?: readonly BitmapEntry[];
   /** Whether the bitmap directory is consistent (autoclear bit set); QEMU omits bitmaps otherwise. */
   bitmapsConsistent?: boolean;
+  /** The LUKS header, for the `encrypt` block of LUKS images. */
+  luks?: LuksInfo | null;
+}
+
+/** The `encrypt` block QEMU prints for an encrypted image (no key needed). */
+export function qemuEncryptBlock(
+  info: Qcow2Info,
+  luks: LuksInfo | null | undefined,
+): Record<string, unknown> | undefined {
+  if (info.encryptionMethod === 1) return { format: "aes" };
+  const h = luks?.header;
+  if (info.encryptionMethod !== 2 || h === null || h === undefined) return undefined;
+  const c = describeLuksCipher(h);
+  return {
+    "ivgen-alg": c.ivgenAlg,
+    ...(c.ivgenHashAlg === null ? {} : { "ivgen-hash-alg": c.ivgenHashAlg }),
+    "hash-alg": h.hashSpec,
+    "cipher-alg": c.cipherAlg,
+    uuid: h.uuid,
+    format: "luks",
+    "cipher-mode": c.cipherMode,
+    slots: h.keySlots.map((s) =>
+      s.active
+        ? {
+            active: true,
+            iters: s.iterations,
+            "key-offset": s.keyMaterialSectors * 512,
+            stripes: s.stripes,
+          }
+        : { active: false, "key-offset": s.keyMaterialSectors * 512 },
+    ),
+    "payload-offset": h.payloadSectors * 512,
+    "master-key-iters": h.mkDigestIterations,
+  };
 }
 
 /**
@@ -89,7 +125,14 @@ function formatSpecific(info: Qcow2Info, inputs: QemuInfoInputs): Record<string,
       ? String(info.compressionType)
       : info.compressionTypeName;
   if (info.version === 2) {
-    return { compat: "0.10", "compression-type": compression, "refcount-bits": info.refcountBits };
+    const v2: Record<string, unknown> = {
+      compat: "0.10",
+      "compression-type": compression,
+      "refcount-bits": info.refcountBits,
+    };
+    const encrypt = qemuEncryptBlock(info, inputs.luks);
+    if (encrypt !== undefined) v2.encrypt = encrypt;
+    return v2;
   }
   const data: Record<string, unknown> = {
     compat: "1.1",
@@ -105,6 +148,8 @@ function formatSpecific(info: Qcow2Info, inputs: QemuInfoInputs): Record<string,
     }));
   }
   data["refcount-bits"] = info.refcountBits;
+  const encrypt = qemuEncryptBlock(info, inputs.luks);
+  if (encrypt !== undefined) data.encrypt = encrypt;
   const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
   if (info.externalDataFile !== null) data["data-file"] = info.externalDataFile;
   if (hasDataFile)
