@@ -2,8 +2,10 @@ import { stat } from "node:fs/promises";
 import {
   type BitmapDirectory,
   inspect,
+  type LuksInfo,
   type Qcow2Info,
   readBitmaps,
+  readLuksHeader,
   readSnapshots,
   type SnapshotTable,
 } from "@x/qcow2-core";
