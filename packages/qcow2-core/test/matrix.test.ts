@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
+  disposeMatrix,
   MATRIX_IMAGES,
   type MatrixSet,
   regenerateMatrix,
@@ -42,6 +43,7 @@ describe("live differential matrix (fixtures/matrix.sh)", () => {
       `[matrix] ${built.entries.length} images built by matrix.sh in ${built.seconds?.toFixed(1)} s`,
     );
   }, 180_000);
+  afterAll(() => disposeMatrix());
   const matrix = (): MatrixSet => {
     if (built === undefined) throw new Error("the matrix was not built");
     return built;
