@@ -35,6 +35,7 @@ export async function readImageFacts(path: string): Promise<ImageFacts> {
       info,
       snapshots,
       bitmaps,
+      luks,
       actualSize: st.blocks === undefined ? undefined : st.blocks * 512,
     };
   } finally {
