@@ -80,6 +80,12 @@ export type {
 } from "./reader/backing.js";
 export { probeFormat } from "./reader/backing.js";
 export {
+  type ChainLink,
+  type ChainOutcome,
+  type ChainWalk,
+  walkBackingChain,
+} from "./reader/chain.js";
+export {
   type Decompressor,
   fflateDecompressor,
   fzstdDecompressor,

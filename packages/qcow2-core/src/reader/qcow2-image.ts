@@ -1,14 +1,9 @@
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
-import { LIMITS } from "../limits.js";
 import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
-import { type ByteSource, readSafely } from "../source/byte-source.js";
-import {
-  type BackingResolver,
-  type DataFileResolver,
-  type LayerFormat,
-  probeFormat,
-} from "./backing.js";
+import type { ByteSource } from "../source/byte-source.js";
+import type { BackingResolver, DataFileResolver, LayerFormat } from "./backing.js";
+import { type ChainLink, walkBackingChain } from "./chain.js";
 import {
   type Decompressor,
   fflateDecompressor,
@@ -246,124 +241,34 @@ async function openChain(
   opened: Layer[],
   options: OpenImageOptions,
 ): Promise<void> {
-  const maxDepth = options.maxBackingDepth ?? LIMITS.maxBackingDepth;
-  const seen = new Set([topName]);
-  let info: Qcow2Info | null = top;
-  let referrer = topName;
-  for (let depth = 1; info?.backingFile; depth++) {
-    const name = info.backingFile.name;
-    if (name === null || name === "") {
-      throw new Qcow2Error("BACKING_UNREADABLE", "the backing file name could not be read", {
-        field: "backing_file_offset",
-      });
-    }
-    if (depth > maxDepth) {
-      throw new Qcow2Error("BACKING_TOO_DEEP", `backing chain is deeper than ${maxDepth} images`, {
-        field: "backing_file",
-        value: name,
-      });
-    }
-    if (options.resolveBacking === undefined) {
-      throw new Qcow2Error(
-        "BACKING_NOT_FOUND",
-        `no resolver to open backing file ${JSON.stringify(name)}`,
-        {
-          field: "backing_file",
-          value: name,
-        },
-      );
-    }
-    const source = await resolveBacking(options.resolveBacking, {
-      name,
-      format: info.backingFormat,
-      referrer,
-      depth,
-    });
-    if (seen.has(source.name)) {
-      await source.close?.();
-      throw new Qcow2Error(
-        "BACKING_LOOP",
-        `backing chain loops: ${JSON.stringify(name)} (${source.name}) is already in the chain`,
-        {
-          field: "backing_file",
-          value: name,
-        },
-      );
-    }
-    seen.add(source.name);
-    try {
-      const format = await backingFormat(source, info.backingFormat, name);
-      info = format === "raw" ? null : await inspect(source);
-      opened.push(await openLayer(source, info, format, null, options));
-    } catch (e) {
-      await source.close?.();
-      if (isQcow2Error(e) && (e as Qcow2Error).code.startsWith("BACKING_")) throw e;
-      const reason = e instanceof Error ? e.message : String(e);
-      throw new Qcow2Error(
-        "BACKING_UNREADABLE",
-        `backing file ${JSON.stringify(name)} cannot be read: ${reason}`,
-        {
-          field: "backing_file",
-          value: name,
-          cause: e,
-        },
-      );
-    }
-    referrer = source.name;
-  }
-}
-
-async function resolveBacking(
-  resolver: BackingResolver,
-  request: Parameters<BackingResolver>[0],
-): Promise<ByteSource> {
+  const walk = await walkBackingChain(
+    top,
+    topName,
+    options.resolveBacking,
+    options.maxBackingDepth,
+  );
+  let i = 0;
   try {
-    return await resolver(request);
+    for (; i < walk.links.length; i++) {
+      const link = walk.links[i] as ChainLink;
+      opened.push(await openLayer(link.source, link.info, link.format, null, options));
+    }
   } catch (e) {
-    if (isQcow2Error(e) && (e as Qcow2Error).code.startsWith("BACKING_")) throw e;
+    // Layers not yet opened still hold their sources.
+    for (const link of walk.links.slice(i)) await link.source.close?.();
     const reason = e instanceof Error ? e.message : String(e);
-    const missing = isQcow2Error(e) && /no such file/.test(reason);
+    const link = walk.links[i] as ChainLink;
     throw new Qcow2Error(
-      missing ? "BACKING_NOT_FOUND" : "BACKING_UNREADABLE",
-      `backing file ${JSON.stringify(request.name)}: ${reason}`,
+      "BACKING_UNREADABLE",
+      `backing file ${JSON.stringify(link.name)} cannot be read: ${reason}`,
       {
         field: "backing_file",
-        value: request.name,
+        value: link.name,
         cause: e,
       },
     );
   }
-}
-
-async function backingFormat(
-  source: ByteSource,
-  recorded: string | null,
-  name: string,
-): Promise<LayerFormat> {
-  const probed = probeFormat(await readSafely(source, 0, 8));
-  if (recorded === null) return probed;
-  if (recorded !== "qcow2" && recorded !== "qcow" && recorded !== "raw") {
-    throw new Qcow2Error(
-      "UNSUPPORTED_FEATURE",
-      `backing file ${JSON.stringify(name)} has format ${recorded}, which is not readable`,
-      {
-        field: "backing_format",
-        value: recorded,
-      },
-    );
-  }
-  // QEMU honours a recorded raw format even over a QCOW magic.
-  if (recorded !== "raw" && probed !== recorded) {
-    throw new Qcow2Error(
-      "BACKING_UNREADABLE",
-      `backing file ${JSON.stringify(name)} is recorded as ${recorded} but is ${probed}`,
-      {
-        field: "backing_format",
-        value: recorded,
-      },
-    );
-  }
-  return recorded;
+  if (walk.outcome.kind !== "complete") throw walk.outcome.error;
 }
 
 async function findSnapshot(
