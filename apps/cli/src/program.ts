@@ -1,11 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
+import { registerCarve } from "./commands/carve.js";
 import { registerCheck } from "./commands/check.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMap } from "./commands/map.js";
 import { registerSnapshots } from "./commands/snapshots.js";
+import { registerVmstate } from "./commands/vmstate.js";
 import { type Io, TOOL } from "./context.js";
 import { CliError, describeError, EXIT } from "./errors.js";
 
@@ -41,6 +43,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerMap(program, io, setExit);
   registerExport(program, io, setExit);
   registerHash(program, io, setExit);
+  registerCarve(program, io, setExit);
+  registerVmstate(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().option("--debug", "print stack traces for errors");
 

@@ -103,5 +103,6 @@ export {
 export { RefcountTable } from "./refcount-table.js";
 export { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
-export { type ByteSource, readExact, readPadded } from "./source/byte-source.js";
+export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
 export { memorySource } from "./source/memory-source.js";
+export { openVmState, type VmState } from "./vmstate.js";

@@ -1,4 +1,20 @@
-import type { OrphanCluster } from "@x/qcow2-core";
+import type { ClusterOwner, HeaderProblem, OrphanCluster } from "@x/qcow2-core";
+
+/** A cluster cited by a finding. */
+export interface CitedCluster {
+  hostOffset: number;
+  /** Stored and computed refcounts, where relevant. */
+  stored?: number;
+  computed?: number;
+}
+
+/** A metadata entry (or cluster) cited with what is wrong there. */
+export interface CitedEntry {
+  /** Host offset of the entry or cluster. */
+  hostOffset: number;
+  message: string;
+  owners?: ClusterOwner[];
+}
 
 /**
  * Every anomaly the auditor can observe, as plain data. The `code` is the
@@ -6,6 +22,7 @@ import type { OrphanCluster } from "@x/qcow2-core";
  * note and evidence builder.
  */
 export type Qcow2Anomaly =
+  // Seed kinds (qcow2-forensic 0.2).
   | { code: "QCOW2-CORRUPT" }
   | {
       code: "QCOW2-BACKING-FILE";
@@ -31,11 +48,110 @@ export type Qcow2Anomaly =
       dateSec: number;
       dateNsec: number;
       vmStateSize: number;
-      /** Host offset of the snapshot table entry. */
       offset: number;
     }
   | { code: "QCOW2-DIRTY" }
-  | { code: "QCOW2-QCOW1" };
+  | { code: "QCOW2-QCOW1" }
+  // Refcount and layout consistency (check).
+  | {
+      code: "QCOW2-LEAKED-CLUSTERS";
+      count: number;
+      clusters: CitedCluster[];
+      nonZero: number;
+      scanned: number;
+      clusterSize: number;
+    }
+  | {
+      code: "QCOW2-REFCOUNT-MISMATCH";
+      count: number;
+      clusters: CitedCluster[];
+      clusterSize: number;
+    }
+  | { code: "QCOW2-METADATA-OVERLAP"; count: number; entries: CitedEntry[]; clusterSize: number }
+  | { code: "QCOW2-OFFSET-BEYOND-EOF"; count: number; entries: CitedEntry[]; fileSize: number }
+  | { code: "QCOW2-MISALIGNED-OFFSET"; count: number; entries: CitedEntry[] }
+  | {
+      code: "QCOW2-TRAILING-DATA";
+      offset: number;
+      length: number;
+      sha256: string;
+      hashedLength: number;
+      nonZeroBytes: number;
+    }
+  // Snapshots.
+  | { code: "QCOW2-SNAPSHOT-VMSTATE"; id: string; name: string; size: number; offset: number }
+  | {
+      code: "QCOW2-SNAPSHOT-TIME-ANOMALY";
+      id: string;
+      name: string;
+      dateSec: number;
+      offset: number;
+      reason: "future" | "before-2008" | "out-of-order";
+      /** The audit clock (future), or the earlier-id snapshot's date (out-of-order). */
+      reference: number;
+    }
+  | {
+      code: "QCOW2-SNAPSHOT-TABLE-TRUNCATED";
+      expected: number;
+      parsed: number;
+      offset: number;
+      reason: string;
+    }
+  // Header features and extensions.
+  | { code: "QCOW2-UNKNOWN-INCOMPATIBLE-FEATURE"; bits: number[]; value: string }
+  | {
+      code: "QCOW2-UNKNOWN-FEATURE";
+      kind: "compatible" | "autoclear";
+      bits: number[];
+      value: string;
+    }
+  | { code: "QCOW2-UNKNOWN-HEADER-EXTENSION"; type: string; offset: number; length: number }
+  | { code: "QCOW2-HEADER-INCONSISTENT"; problems: HeaderProblem[] }
+  | { code: "QCOW2-LAZY-REFCOUNTS" }
+  | { code: "QCOW2-COMPRESSED-CLUSTERS"; count: number; compressionType: string }
+  // Bitmaps.
+  | {
+      code: "QCOW2-BITMAPS";
+      bitmaps: Array<{
+        name: string;
+        granularity: number | null;
+        offset: number;
+        inUse: boolean;
+        auto: boolean;
+      }>;
+      consistent: boolean;
+    }
+  | { code: "QCOW2-BITMAP-IN-USE"; name: string; offset: number }
+  // Backing chain.
+  | {
+      code: "QCOW2-BACKING-MISSING";
+      name: string;
+      depth: number;
+      referrer: string;
+      message: string;
+    }
+  | { code: "QCOW2-BACKING-LOOP"; name: string; depth: number; referrer: string; message: string }
+  | { code: "QCOW2-BACKING-ABSOLUTE-PATH"; name: string; offset: number; depth: number }
+  // Encryption.
+  | {
+      code: "QCOW2-LUKS";
+      offset: number;
+      version: number | null;
+      cipher: string | null;
+      mode: string | null;
+      hash: string | null;
+      keyBytes: number | null;
+      activeSlots: Array<{
+        index: number;
+        iterations: number;
+        stripes: number;
+        keyMaterialOffset: number;
+      }>;
+      uuid: string | null;
+      payloadOffset: number | null;
+      mkDigestIterations: number | null;
+      problem: string | null;
+    };
 
 /** Every anomaly code. */
 export type AnomalyCode = Qcow2Anomaly["code"];

@@ -1,21 +1,19 @@
 import {
-  type ByteSource,
+  COMPAT_LAZY_REFCOUNTS,
   hasFeature,
   INCOMPAT_CORRUPT,
   INCOMPAT_DIRTY,
   INCOMPAT_EXTERNAL_DATA_FILE,
-  inspect,
   type Qcow2Info,
   type Qcow2Snapshot,
   type RefcountReport,
-  readSnapshots,
-  refcountReport,
 } from "@x/qcow2-core";
 import type { Qcow2Anomaly } from "./anomaly.js";
 
 /**
- * Header-level anomalies of an image (the seed's `audit`). A clean image
- * yields none.
+ * Header-level anomalies of an image: the seed's nine facts plus unknown
+ * feature bits and extensions, lazy refcounts and header inconsistencies.
+ * A clean image yields none.
  *
  * @example
  * ```ts
@@ -48,6 +46,40 @@ export function audit(info: Qcow2Info): Qcow2Anomaly[] {
   if (hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE)) {
     out.push({ code: "QCOW2-EXTERNAL-DATA", dataFile: info.externalDataFile });
   }
+  if (info.incompatibleFeatures.unknownBits.length > 0) {
+    out.push({
+      code: "QCOW2-UNKNOWN-INCOMPATIBLE-FEATURE",
+      bits: info.incompatibleFeatures.unknownBits,
+      value: info.incompatibleFeatures.value,
+    });
+  }
+  for (const [kind, set] of [
+    ["compatible", info.compatibleFeatures],
+    ["autoclear", info.autoclearFeatures],
+  ] as const) {
+    if (set.unknownBits.length > 0)
+      out.push({ code: "QCOW2-UNKNOWN-FEATURE", kind, bits: set.unknownBits, value: set.value });
+  }
+  for (const ext of info.extensions) {
+    if (ext.name === "unknown")
+      out.push({
+        code: "QCOW2-UNKNOWN-HEADER-EXTENSION",
+        type: ext.typeHex,
+        offset: ext.offset,
+        length: ext.length,
+      });
+  }
+  if (hasFeature(info.compatibleFeatures, COMPAT_LAZY_REFCOUNTS))
+    out.push({ code: "QCOW2-LAZY-REFCOUNTS" });
+  const problems = [
+    ...info.problems,
+    ...info.outOfRange.map((f) => ({
+      field: f.field,
+      value: f.value,
+      message: `${f.field} = ${f.value} exceeds 2^53-1`,
+    })),
+  ];
+  if (problems.length > 0) out.push({ code: "QCOW2-HEADER-INCONSISTENT", problems });
   return out;
 }
 
@@ -85,25 +117,4 @@ export function auditOrphans(report: RefcountReport, clusterSize = 0): Qcow2Anom
     orphans: report.orphans,
     clusterSize,
   };
-}
-
-/**
- * Inspects and audits an image in one step: header anomalies, one finding
- * per snapshot, and orphaned clusters. Malformed input is a thrown
- * `Qcow2Error`, never an empty list.
- *
- * @example
- * ```ts
- * const anomalies = await auditImage(memorySource(bytes));
- * ```
- */
-export async function auditImage(source: ByteSource): Promise<Qcow2Anomaly[]> {
-  const info = await inspect(source);
-  const out = audit(info);
-  if (info.version === 1) return out;
-  const table = await readSnapshots(source, info);
-  out.push(...auditSnapshots(table.snapshots));
-  const orphans = auditOrphans(await refcountReport(source, info), info.clusterSize ?? 0);
-  if (orphans !== null) out.push(orphans);
-  return out;
 }

@@ -3,8 +3,18 @@
  * on the `@x/report` model. Browser-safe; `@x/qcow2-forensic/node` adds
  * `auditPath`.
  */
-export type { AnomalyCode, AnomalyOf, Qcow2Anomaly } from "./anomaly.js";
-export { audit, auditImage, auditOrphans, auditSnapshots } from "./audit.js";
+export type { AnomalyCode, AnomalyOf, CitedCluster, CitedEntry, Qcow2Anomaly } from "./anomaly.js";
+export { audit, auditOrphans, auditSnapshots } from "./audit.js";
+export {
+  auditCheck,
+  auditTrailing,
+  MAX_RESIDUE_CLUSTERS,
+  MAX_TRAILING_HASH,
+} from "./audit-check.js";
+export { type AuditOptions, auditImage, sortAnomalies } from "./audit-image.js";
+export { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
+export { auditSnapshotTable, QCOW2_EPOCH } from "./audit-snapshots.js";
+export { type CarveReason, type CarveRun, carveRuns } from "./carve.js";
 export { type CodeInfo, codeCatalog } from "./catalog.js";
 export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
 export { ANALYZER_SOURCE, observe, toFindings } from "./observe.js";

@@ -1,12 +1,19 @@
 /** Node-only entry: audit an image file by path (opened read-only). */
-import { openFileSource } from "@x/qcow2-core/node";
+import { fileBackingResolver, openFileSource } from "@x/qcow2-core/node";
 import type { Qcow2Anomaly } from "./anomaly.js";
-import { auditImage } from "./audit.js";
+import { type AuditOptions, auditImage } from "./audit-image.js";
+
+/** {@link AuditOptions} plus where to look for backing files. */
+export interface AuditPathOptions extends AuditOptions {
+  /** Look for backing files only in this folder (see `fileBackingResolver`). */
+  backingDir?: string;
+}
 
 /**
- * Audits the image at `path` in one step (the seed's `audit_path`): header,
- * per-snapshot and orphan anomalies. Throws a `Qcow2Error` for unreadable or
- * malformed input.
+ * Audits the image at `path` in one pass (the seed's `audit_path`, extended):
+ * header, snapshots, bitmaps, LUKS, the backing chain resolved next to the
+ * image (or in `backingDir`), and the consistency check. Throws a
+ * `Qcow2Error` for unreadable or malformed input. Sorted by severity.
  *
  * @example
  * ```ts
@@ -15,10 +22,18 @@ import { auditImage } from "./audit.js";
  * const findings = toFindings(await auditPath("disk.qcow2"));
  * ```
  */
-export async function auditPath(path: string): Promise<Qcow2Anomaly[]> {
+export async function auditPath(
+  path: string,
+  options: AuditPathOptions = {},
+): Promise<Qcow2Anomaly[]> {
   const source = await openFileSource(path);
   try {
-    return await auditImage(source);
+    return await auditImage(source, {
+      resolveBacking: fileBackingResolver(
+        options.backingDir === undefined ? {} : { backingDir: options.backingDir },
+      ),
+      ...options,
+    });
   } finally {
     await source.close();
   }

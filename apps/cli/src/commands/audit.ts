@@ -27,6 +27,20 @@ interface AuditOptions {
   format: Format;
   failOn?: string;
   minSeverity?: string;
+  quick?: boolean;
+  backingDir?: string;
+  now?: string;
+}
+
+function clockOption(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()))
+    throw new CliError(
+      `--now: '${value}' is not a date (use ISO 8601, e.g. 2026-01-31T12:00:00Z)`,
+      EXIT.usage,
+    );
+  return d;
 }
 
 function severityOption(value: string | undefined, flag: string): Severity | undefined {
@@ -41,10 +55,16 @@ function severityOption(value: string | undefined, flag: string): Severity | und
 export async function runAudit(paths: string[], options: AuditOptions, io: Io): Promise<number> {
   const failOn = severityOption(options.failOn, "--fail-on");
   const minSeverity = severityOption(options.minSeverity, "--min-severity");
+  const now = clockOption(options.now);
   const images: ImageReport[] = [];
   for (const path of paths) {
     try {
-      const findings = filterBySeverity(toFindings(await auditPath(path)), minSeverity);
+      const anomalies = await auditPath(path, {
+        ...(options.quick ? { quick: true } : {}),
+        ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+        ...(now === undefined ? {} : { now }),
+      });
+      const findings = filterBySeverity(toFindings(anomalies), minSeverity);
       images.push(buildImageReport(path, findings));
     } catch (e) {
       images.push(buildImageReport(path, [], describeError(e, path)));
@@ -93,6 +113,15 @@ export function registerAudit(program: Command, io: Io, setExit: (code: number) 
       `exit 1 when a finding is at or above this severity (${SEVERITIES.join("|")})`,
     )
     .option("--min-severity <severity>", "only report findings at or above this severity")
+    .option("--quick", "header-level findings only (no consistency check): triage of many images")
+    .option(
+      "--backing-dir <dir>",
+      "look for backing files only in this folder (by recorded path, then base name)",
+    )
+    .option(
+      "--now <date>",
+      "audit clock for snapshot-date checks (ISO 8601; default: the current time)",
+    )
     .addHelpText(
       "after",
       `

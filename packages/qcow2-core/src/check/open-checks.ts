@@ -29,13 +29,15 @@ export function assertCheckable(info: Qcow2Info, fileSize: number): void {
   if (info.version === 1)
     fail("UNSUPPORTED_FEATURE", "This image format does not support checks", "version", 1);
   const cs = info.clusterSize;
-  if (cs === null)
-    return fail(
+  if (cs === null) {
+    fail(
       "CLUSTER_BITS_OUT_OF_RANGE",
       `Unsupported cluster size: 2^${info.clusterBits}`,
       "cluster_bits",
       info.clusterBits,
     );
+    return;
+  }
   if (info.version === 3 && info.headerLength < 104)
     fail("INVALID_STRUCTURE", "qcow2 header too short", "header_length", info.headerLength);
   if (info.headerLength > cs)

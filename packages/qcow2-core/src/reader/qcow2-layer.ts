@@ -31,6 +31,8 @@ export interface Qcow2LayerOptions {
   deflate: Decompressor;
   zstd: ZstdDecompressor;
   l2CacheEntries?: number;
+  /** Expose guest offsets up to this size (the VM state lives past the disk's end). */
+  virtualSizeOverride?: number;
 }
 
 /** One stretch of a single cluster with one subcluster type. */
@@ -88,7 +90,7 @@ export class Qcow2Layer implements Layer {
     // QEMU's qcow2_snapshot_load_tmp (qemu-img convert -l) swaps in the
     // snapshot's L1 table but keeps the current virtual size; the snapshot's
     // own recorded size stays available as `snapshot.diskSize`.
-    const virtualSize = info.virtualSize;
+    const virtualSize = options.virtualSizeOverride ?? info.virtualSize;
     const l1 = await L1Table.load(
       source,
       l1Offset,
@@ -100,7 +102,7 @@ export class Qcow2Layer implements Layer {
     // QEMU refuses an active L1 table too small to map the whole virtual disk
     // (a snapshot's may be smaller: the disk may have grown since).
     const needed = Math.ceil(virtualSize / (clusterSize * (clusterSize / entrySize)));
-    if (snapshot === null && l1Size < needed) {
+    if (snapshot === null && options.virtualSizeOverride === undefined && l1Size < needed) {
       throw new Qcow2Error(
         "INVALID_STRUCTURE",
         `L1 table has ${l1Size} entries, ${needed} needed for a ${virtualSize}-byte disk`,

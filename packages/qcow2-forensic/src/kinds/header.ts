@@ -71,18 +71,6 @@ export const backingFile: AnomalyKind<AnomalyOf<"QCOW2-BACKING-FILE">> = {
   ],
 };
 
-export const encrypted: AnomalyKind<AnomalyOf<"QCOW2-ENCRYPTED">> = {
-  severity: "medium",
-  category: "confidentiality",
-  meaning: "guest data is encrypted (crypt_method ≠ 0): unreadable without the key",
-  note: (a) =>
-    `image is encrypted (method ${a.method}, ${a.methodName}) — contents are inaccessible without the key`,
-  evidence: (a) => [
-    header("crypt_method", String(a.method)),
-    { field: "encryption_method", value: a.methodName },
-  ],
-};
-
 export const internalSnapshots: AnomalyKind<AnomalyOf<"QCOW2-INTERNAL-SNAPSHOTS">> = {
   severity: "low",
   category: "history",

@@ -1,16 +1,24 @@
 import type { AnomalyCode, AnomalyOf } from "../anomaly.js";
+import { backingAbsolutePath, backingLoop, backingMissing } from "./backing.js";
+import { bitmapInUse, bitmaps } from "./bitmaps.js";
+import { encrypted, luks } from "./encryption.js";
+import { headerInconsistent, unknownHeaderExtension } from "./extensions.js";
 import {
-  backingFile,
-  corrupt,
-  dirty,
-  encrypted,
-  externalData,
-  internalSnapshots,
-  qcow1,
-} from "./header.js";
+  compressedClusters,
+  lazyRefcounts,
+  unknownFeature,
+  unknownIncompatible,
+} from "./features.js";
+import { backingFile, corrupt, dirty, externalData, internalSnapshots, qcow1 } from "./header.js";
 import type { AnomalyKind } from "./kind.js";
-import { orphanClusters } from "./refcount.js";
-import { snapshot } from "./snapshot.js";
+import { metadataOverlap, misalignedOffset, offsetBeyondEof, trailingData } from "./layout.js";
+import { leakedClusters, orphanClusters, refcountMismatch } from "./refcount.js";
+import {
+  snapshot,
+  snapshotTableTruncated,
+  snapshotTimeAnomaly,
+  snapshotVmstate,
+} from "./snapshot.js";
 
 export type { AnomalyKind } from "./kind.js";
 
@@ -25,6 +33,27 @@ export const KINDS: { readonly [C in AnomalyCode]: AnomalyKind<AnomalyOf<C>> } =
   "QCOW2-SNAPSHOT": snapshot,
   "QCOW2-DIRTY": dirty,
   "QCOW2-QCOW1": qcow1,
+  "QCOW2-LEAKED-CLUSTERS": leakedClusters,
+  "QCOW2-REFCOUNT-MISMATCH": refcountMismatch,
+  "QCOW2-METADATA-OVERLAP": metadataOverlap,
+  "QCOW2-OFFSET-BEYOND-EOF": offsetBeyondEof,
+  "QCOW2-MISALIGNED-OFFSET": misalignedOffset,
+  "QCOW2-TRAILING-DATA": trailingData,
+  "QCOW2-SNAPSHOT-VMSTATE": snapshotVmstate,
+  "QCOW2-SNAPSHOT-TIME-ANOMALY": snapshotTimeAnomaly,
+  "QCOW2-SNAPSHOT-TABLE-TRUNCATED": snapshotTableTruncated,
+  "QCOW2-UNKNOWN-INCOMPATIBLE-FEATURE": unknownIncompatible,
+  "QCOW2-UNKNOWN-FEATURE": unknownFeature,
+  "QCOW2-UNKNOWN-HEADER-EXTENSION": unknownHeaderExtension,
+  "QCOW2-HEADER-INCONSISTENT": headerInconsistent,
+  "QCOW2-LAZY-REFCOUNTS": lazyRefcounts,
+  "QCOW2-COMPRESSED-CLUSTERS": compressedClusters,
+  "QCOW2-BITMAPS": bitmaps,
+  "QCOW2-BITMAP-IN-USE": bitmapInUse,
+  "QCOW2-BACKING-MISSING": backingMissing,
+  "QCOW2-BACKING-LOOP": backingLoop,
+  "QCOW2-BACKING-ABSOLUTE-PATH": backingAbsolutePath,
+  "QCOW2-LUKS": luks,
 };
 
 /** Looks up the kind of an anomaly with its data type preserved. */

@@ -1,0 +1,101 @@
+import { createHash, randomBytes } from "node:crypto";
+import { open, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { openVmState } from "@x/qcow2-core";
+import { openFileSource, zlibDecompressor } from "@x/qcow2-core/node";
+import type { Command } from "commander";
+import type { Io } from "../context.js";
+import { CliError, EXIT } from "../errors.js";
+import { startProgress } from "../progress.js";
+
+const CHUNK = 4 * 1024 * 1024;
+
+export async function runVmstate(
+  path: string,
+  out: string,
+  options: { snapshot: string; force?: boolean; quiet?: boolean },
+  io: Io,
+): Promise<number> {
+  if (
+    out !== "-" &&
+    !options.force &&
+    (await stat(out).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
+  }
+  const source = await openFileSource(path);
+  let temp: string | undefined;
+  try {
+    const vm = await openVmState(source, options.snapshot, { decompressor: zlibDecompressor });
+    if (vm.size === 0)
+      throw new CliError(
+        `${path}: snapshot ${options.snapshot} carries no VM state`,
+        EXIT.unreadable,
+      );
+    const hash = createHash("sha256");
+    const progress = startProgress(io, "vmstate", vm.size, options.quiet);
+    if (out !== "-") {
+      temp = join(
+        dirname(resolve(out)),
+        `.${basename(out)}.partial-${randomBytes(6).toString("hex")}`,
+      );
+    }
+    const handle = temp === undefined ? null : await open(temp, "wx");
+    try {
+      for (let at = 0; at < vm.size; at += CHUNK) {
+        const chunk = await vm.read(at, CHUNK);
+        hash.update(chunk);
+        if (handle === null) {
+          if (!io.stdout.write(chunk))
+            await new Promise<void>((done) => io.stdout.once("drain", () => done()));
+        } else {
+          await handle.write(chunk);
+        }
+        progress.update(at + chunk.length);
+      }
+    } finally {
+      await handle?.close();
+    }
+    if (temp !== undefined) {
+      await rename(temp, out);
+      temp = undefined;
+    }
+    progress.finish();
+    (out === "-" ? io.stderr : io.stdout).write(
+      `SHA256 (${out}) = ${hash.digest("hex")}  [${vm.size} bytes of VM state from snapshot ${vm.snapshot.id} (${vm.snapshot.name})]\n`,
+    );
+  } finally {
+    if (temp !== undefined) await unlink(temp).catch(() => undefined);
+    await source.close();
+  }
+  return EXIT.ok;
+}
+
+export function registerVmstate(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command("vmstate")
+    .description(
+      "write a snapshot's saved VM state (RAM and device state, QEMU's migration stream) for memory forensics",
+    )
+    .argument("<image>", "QCOW2 image file (opened read-only)")
+    .argument("<out>", "output file, or - for stdout")
+    .requiredOption("-s, --snapshot <id|name>", "the snapshot whose VM state to write")
+    .option("-f, --force", "replace an existing output file")
+    .option("-q, --quiet", "no progress bar")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ qcow2-forensic vmstate --snapshot 1 disk.qcow2 ram.qevm\n  $ qcow2-forensic vmstate -s before-update disk.qcow2 - | xxd | head",
+    )
+    .action(
+      async (
+        path: string,
+        out: string,
+        options: { snapshot: string; force?: boolean; quiet?: boolean },
+      ) => {
+        setExit(await runVmstate(path, out, options, io));
+      },
+    );
+}
