@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
@@ -7,8 +9,8 @@ import {
   type MatrixSet,
   regenerateMatrix,
 } from "../../../fixtures/harness/matrix.js";
-import { formatQemuMapJson } from "../src/index.js";
-import { openImage } from "../src/node.js";
+import { check, formatQemuMapJson, qemuCheckExitCode, toQemuCheckJson } from "../src/index.js";
+import { openFileSource, openImage } from "../src/node.js";
 
 async function sha256Of(
   path: string,
@@ -87,6 +89,36 @@ describe("live differential matrix (fixtures/matrix.sh)", () => {
           expect(formatQemuMapJson(await opened.map()).trim()).toBe(expected);
         } finally {
           await opened.close();
+        }
+      });
+
+      it("checks exactly as qemu-img check --output=json, exit code included", async () => {
+        const path = matrix().path(matrix().entry(image.name));
+        const qemu = spawnSync(
+          "qemu-img",
+          ["check", "--output=json", path.split("/").pop() as string],
+          {
+            cwd: dirname(path),
+            encoding: "utf8",
+          },
+        );
+        const source = await openFileSource(path);
+        try {
+          if (qemu.status === 63) {
+            await expect(check(source)).rejects.toMatchObject({
+              message: expect.stringMatching(/does not support checks/),
+            });
+            return;
+          }
+          const report = await check(source);
+          const ours: Record<string, unknown> = { ...toQemuCheckJson(report, "") };
+          const theirs = JSON.parse(qemu.stdout) as Record<string, unknown>;
+          delete ours.filename;
+          delete theirs.filename;
+          expect(ours).toEqual(theirs);
+          expect(qemuCheckExitCode(report)).toBe(qemu.status);
+        } finally {
+          await source.close();
         }
       });
 
