@@ -20,6 +20,8 @@ export type Qcow2ErrorCode =
   | "BACKING_LOOP"
   | "BACKING_TOO_DEEP"
   | "DATA_FILE_NOT_FOUND"
+  | "BAD_PASSPHRASE"
+  | "PASSPHRASE_REQUIRED"
   | "IO";
 
 /** Details that let a message name the file, the field and the offending value. */

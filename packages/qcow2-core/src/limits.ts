@@ -29,6 +29,8 @@ export const LIMITS = {
   maxHeaderClusterBytes: 2 * 1024 * 1024,
   /** Backing chain depth; real chains are a handful deep, and each layer holds an open file. */
   maxBackingDepth: 64,
+  /** LUKS key material per slot: QEMU writes 4000 stripes × ≤ 64 key bytes (256 KB); 16 MiB bounds crafted slots. */
+  maxLuksKeyMaterial: 16 * 1024 * 1024,
   /** L2 tables kept in memory by one open image (each ≤ one cluster, ≤ 2 MiB). */
   l2CacheEntries: 64,
 } as const;

@@ -6,7 +6,11 @@ import { constants as fsConstants } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { inflateRawSync, constants as zlibConstants } from "node:zlib";
+import type { SectorCipher } from "./crypto/cipher.js";
+import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
+import type { Qcow2Info } from "./inspect.js";
+import { readLuksHeader } from "./luks-header.js";
 import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
@@ -115,6 +119,8 @@ export interface FileResolveOptions {
    * copied away from the host whose absolute paths it records.
    */
   backingDir?: string;
+  /** Passphrase of an encrypted image (LUKS or legacy AES), as bytes. */
+  passphrase?: Uint8Array;
 }
 
 async function openExisting(
@@ -186,6 +192,7 @@ export async function openImage(
         options.backingDir === undefined ? {} : { backingDir: options.backingDir },
       ),
       resolveDataFile: fileDataFileResolver,
+      ...(options.passphrase === undefined ? {} : { unlock: passphraseUnlock(options.passphrase) }),
       ...options,
     });
   } catch (e) {
@@ -196,3 +203,27 @@ export async function openImage(
 
 /** A Node `Readable` over the virtual disk (back-pressure aware). */
 export { toNodeReadable } from "./reader/node-readable.js";
+
+/**
+ * Unlocks LUKS (PBKDF2, anti-forensic merge, master-key digest check) and
+ * legacy AES images with `passphrase`, using `node:crypto`.
+ */
+export function passphraseUnlock(
+  passphrase: Uint8Array,
+): (source: ByteSource, info: Qcow2Info) => Promise<SectorCipher> {
+  return async (source, info) => {
+    if (info.encryptionMethod === 1) return legacyAes(passphrase);
+    const luks = await readLuksHeader(source, info);
+    if (luks === null) {
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        "LUKS-encrypted image has no full-disk-encryption header extension",
+        { field: "crypt_method" },
+      );
+    }
+    return unlockLuks(source, luks, passphrase);
+  };
+}
+
+export type { SectorCipher } from "./crypto/cipher.js";
+export { legacyAes, unlockLuks } from "./crypto/node-luks.js";

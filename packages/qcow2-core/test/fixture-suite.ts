@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { FixtureEntry, FixtureSet } from "../../../fixtures/harness/index.js";
 import { qemuOrphanClusters, stableInfo } from "../../../fixtures/harness/index.js";
@@ -16,16 +18,17 @@ import {
 } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
 
-/**
- * Images the reader does not decode yet, with the reason it gives. Every
- * other QCOW fixture must read bit-identically to `qemu-img convert`.
- */
-export const NOT_YET_READABLE: Record<string, RegExp> = {
-  luks: /encrypted/,
-};
+/** Read options for a fixture: its passphrase (test data next to it) when encrypted. */
+function readOptions(set: FixtureSet, entry: FixtureEntry): { passphrase?: Uint8Array } {
+  if (entry.passphraseFile === null) return {};
+  return { passphrase: readFileSync(join(set.dir, entry.passphraseFile)) };
+}
 
-async function sha256OfImage(path: string, snapshot?: string): Promise<string> {
-  const image = await openImage(path, snapshot === undefined ? {} : { snapshot });
+async function sha256OfImage(
+  path: string,
+  options: { snapshot?: string; passphrase?: Uint8Array } = {},
+): Promise<string> {
+  const image = await openImage(path, options);
   try {
     const hash = createHash("sha256");
     for await (const chunk of image.stream()) hash.update(chunk);
@@ -119,29 +122,35 @@ export function defineFixtureSuite(
           }
         });
 
-        const unsupported = NOT_YET_READABLE[entry.name];
-        if (unsupported !== undefined) {
-          it("the reader refuses it with a typed UNSUPPORTED_FEATURE error", async () => {
+        if (entry.encrypted) {
+          it("without a passphrase the reader asks for one (PASSPHRASE_REQUIRED)", async () => {
             await expect(openImage(getSet().path(entry))).rejects.toMatchObject({
-              code: "UNSUPPORTED_FEATURE",
-              message: expect.stringMatching(unsupported),
+              code: "PASSPHRASE_REQUIRED",
             });
           });
-          return;
+          it("a wrong passphrase is BAD_PASSPHRASE, detected by the master-key digest", async () => {
+            await expect(
+              openImage(getSet().path(entry), {
+                passphrase: new TextEncoder().encode("not the passphrase"),
+              }),
+            ).rejects.toMatchObject({
+              code: "BAD_PASSPHRASE",
+            });
+          });
         }
 
         it("reads bit-identically to qemu-img convert -O raw", async () => {
           const set = getSet();
           const expected = set.answerText(entry.name, "raw.sha256");
           expect(expected, "qemu-img convert answer").toMatch(/^[0-9a-f]{64}$/);
-          expect(await sha256OfImage(set.path(entry))).toBe(expected);
+          expect(await sha256OfImage(set.path(entry), readOptions(set, entry))).toBe(expected);
         });
 
         it("maps exactly as qemu-img map --output=json prints", async () => {
           const set = getSet();
           const expected = set.answerText(entry.name, "map.json");
           expect(expected, "qemu-img map answer").toBeDefined();
-          const image = await openImage(set.path(entry));
+          const image = await openImage(set.path(entry), readOptions(set, entry));
           try {
             expect(formatQemuMapJson(await image.map()).trim()).toBe(expected);
           } finally {
@@ -154,7 +163,9 @@ export function defineFixtureSuite(
             const set = getSet();
             const expected = set.answerText(entry.name, `snapshot-${snap}.raw.sha256`);
             expect(expected).toMatch(/^[0-9a-f]{64}$/);
-            expect(await sha256OfImage(set.path(entry), snap)).toBe(expected);
+            expect(
+              await sha256OfImage(set.path(entry), { snapshot: snap, ...readOptions(set, entry) }),
+            ).toBe(expected);
           });
         }
       });

@@ -8,15 +8,25 @@ import { LIMITS } from "../limits.js";
  * incompatible bits make an image unreadable per the spec; unknown
  * compatible/autoclear bits are ignored.
  */
-export function assertReadable(info: Qcow2Info): void {
+export function assertReadable(info: Qcow2Info, options: { decrypting?: boolean } = {}): void {
   const unsupported = (what: string, field: string, value: string | number) =>
     new Qcow2Error("UNSUPPORTED_FEATURE", `cannot read guest data: ${what}`, { field, value });
 
-  if (info.encryptionMethod !== 0) {
+  if (info.encryptionMethod > 2) {
     throw unsupported(
-      `image is encrypted (method ${info.encryption})`,
+      `unknown encryption method ${info.encryptionMethod}`,
       "crypt_method",
       info.encryptionMethod,
+    );
+  }
+  if (info.encryptionMethod !== 0 && !options.decrypting) {
+    throw new Qcow2Error(
+      "PASSPHRASE_REQUIRED",
+      `image is encrypted (${info.encryption}): a passphrase is needed to read guest data`,
+      {
+        field: "crypt_method",
+        value: info.encryptionMethod,
+      },
     );
   }
   const unknown = info.incompatibleFeatures.unknownBits;

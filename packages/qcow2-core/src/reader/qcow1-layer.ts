@@ -1,3 +1,4 @@
+import { CRYPT_SECTOR, type SectorCipher } from "../crypto/cipher.js";
 import { Qcow2Error } from "../errors.js";
 import { QCOW1_OFLAG_COMPRESSED } from "../format/constants.js";
 import { decodeQcow1Header } from "../format/qcow1-header.js";
@@ -34,6 +35,7 @@ export class Qcow1Layer implements Layer {
     private readonly l1Size: number,
     virtualSize: number,
     private readonly deflate: Decompressor,
+    private readonly cipher: SectorCipher | null,
   ) {
     this.name = source.name;
     this.clusterSize = 2 ** clusterBits;
@@ -45,6 +47,7 @@ export class Qcow1Layer implements Layer {
     source: ByteSource,
     info: Qcow2Info,
     deflate: Decompressor,
+    cipher: SectorCipher | null = null,
   ): Promise<Qcow1Layer> {
     const header = decodeQcow1Header(await readPadded(source, 0, 48), []);
     // QEMU's qcow_open bounds: 512 B–64 KiB clusters, L2 tables of 512 B–64 KiB.
@@ -88,6 +91,7 @@ export class Qcow1Layer implements Layer {
       header.l1Size,
       info.virtualSize,
       deflate,
+      cipher,
     );
   }
 
@@ -133,7 +137,7 @@ export class Qcow1Layer implements Layer {
       const c = await this.cluster(clusterIndex);
       if (c.kind === "unallocated") pushRange(holes, pos, n);
       else if (c.kind === "normal")
-        out.set(await readPadded(this.source, c.hostOffset + inCluster, n), pos - offset);
+        out.set(await this.readData(c.hostOffset + inCluster, n, pos), pos - offset);
       else
         out.set(
           (await this.decompress(c.hostOffset, c.compressedLength)).subarray(
@@ -147,6 +151,16 @@ export class Qcow1Layer implements Layer {
     return holes;
   }
 
+  /** Host bytes, decrypted (legacy AES, IV from the guest sector) when a cipher is set. */
+  private async readData(host: number, length: number, guest: number): Promise<Uint8Array> {
+    if (this.cipher === null) return readPadded(this.source, host, length);
+    const start = Math.floor(host / CRYPT_SECTOR) * CRYPT_SECTOR;
+    const end = Math.ceil((host + length) / CRYPT_SECTOR) * CRYPT_SECTOR;
+    const bytes = (await readPadded(this.source, start, end - start)).slice();
+    this.cipher.decrypt(bytes, this.cipher.ivFrom === "host" ? start : guest - (host - start));
+    return bytes.subarray(host - start, host - start + length);
+  }
+
   async status(offset: number, maxLength: number): Promise<LayerExtent> {
     const cs = this.clusterSize;
     const clusterIndex = Math.floor(offset / cs);
@@ -155,6 +169,8 @@ export class Qcow1Layer implements Layer {
     const c = await this.cluster(clusterIndex);
     if (c.kind === "unallocated") return { length, data: false, zero: false };
     if (c.kind === "compressed") return { length, data: true, zero: false, compressed: true };
+    // QEMU's qcow driver reports encrypted data without an offset.
+    if (this.cipher !== null) return { length, data: true, zero: false };
     return { length, data: true, zero: false, offset: c.hostOffset + inCluster, file: this.name };
   }
 

@@ -1,3 +1,4 @@
+import type { SectorCipher } from "../crypto/cipher.js";
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
@@ -35,6 +36,11 @@ export interface OpenImageOptions {
   maxBackingDepth?: number;
   /** L2 tables kept in memory per layer (default {@link LIMITS.l2CacheEntries}). */
   l2CacheEntries?: number;
+  /**
+   * Unlocks an encrypted image (each encrypted layer is asked): returns its
+   * sector cipher or throws `BAD_PASSPHRASE`. Node: `openImage(path, { passphrase })`.
+   */
+  unlock?: (source: ByteSource, info: Qcow2Info) => Promise<SectorCipher>;
 }
 
 /** Largest single `read()` the API serves; larger requests should stream. */
@@ -76,7 +82,7 @@ export class Qcow2Image {
     const opened: Layer[] = [];
     try {
       const info = await inspect(source);
-      assertReadable(info);
+      assertReadable(info, { decrypting: options.unlock !== undefined });
       const snapshot =
         options.snapshot === undefined ? null : await findSnapshot(source, info, options.snapshot);
       opened.push(
@@ -192,12 +198,15 @@ async function openLayer(
 ): Promise<Layer> {
   if (format === "raw") return new RawLayer(source);
   const facts = info ?? (await inspect(source));
-  assertReadable(facts);
+  assertReadable(facts, { decrypting: options.unlock !== undefined });
   const deflate = options.decompressor ?? fflateDecompressor;
+  // Unlocked before anything is read, so a wrong passphrase fails the open.
+  const cipher =
+    facts.encryptionMethod !== 0 && options.unlock ? await options.unlock(source, facts) : null;
   if (format === "qcow") {
     if (facts.version !== 1)
       throw new Qcow2Error("BACKING_UNREADABLE", "image is not in qcow format");
-    return Qcow1Layer.open(source, facts, deflate);
+    return Qcow1Layer.open(source, facts, deflate, cipher);
   }
   if (facts.version === 1)
     throw new Qcow2Error("BACKING_UNREADABLE", "image is not in qcow2 format");
@@ -230,6 +239,7 @@ async function openLayer(
     dataSource,
     deflate,
     zstd: options.zstd ?? fzstdDecompressor,
+    cipher,
     ...(options.l2CacheEntries === undefined ? {} : { l2CacheEntries: options.l2CacheEntries }),
   });
 }

@@ -1,3 +1,4 @@
+import { CRYPT_SECTOR, type SectorCipher } from "../crypto/cipher.js";
 import { Qcow2Error } from "../errors.js";
 import {
   hasFeature,
@@ -31,6 +32,8 @@ export interface Qcow2LayerOptions {
   deflate: Decompressor;
   zstd: ZstdDecompressor;
   l2CacheEntries?: number;
+  /** Decrypts data clusters of an encrypted image. */
+  cipher?: SectorCipher | null;
   /** Expose guest offsets up to this size (the VM state lives past the disk's end). */
   virtualSizeOverride?: number;
 }
@@ -211,7 +214,7 @@ export class Qcow2Layer implements Layer {
     let runLen = 0;
     const flush = async () => {
       if (runLen === 0) return;
-      out.set(await readPadded(this.dataSource, runHost, runLen), runOut);
+      out.set(await this.readData(runHost, runLen, offset + runOut), runOut);
       runLen = 0;
     };
     let pos = offset;
@@ -252,6 +255,20 @@ export class Qcow2Layer implements Layer {
     }
     await flush();
     return holes;
+  }
+
+  /**
+   * Host bytes of a data run, decrypted when the image is encrypted: the run
+   * is widened to whole 512-byte sectors, decrypted, and cut back.
+   */
+  private async readData(host: number, length: number, guest: number): Promise<Uint8Array> {
+    const cipher = this.options.cipher;
+    if (!cipher) return readPadded(this.dataSource, host, length);
+    const start = Math.floor(host / CRYPT_SECTOR) * CRYPT_SECTOR;
+    const end = Math.ceil((host + length) / CRYPT_SECTOR) * CRYPT_SECTOR;
+    const bytes = (await readPadded(this.dataSource, start, end - start)).slice();
+    cipher.decrypt(bytes, cipher.ivFrom === "host" ? start : guest - (host - start));
+    return bytes.subarray(host - start, host - start + length);
   }
 
   async status(offset: number, maxLength: number): Promise<LayerExtent> {
