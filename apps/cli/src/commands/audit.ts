@@ -19,11 +19,13 @@ import {
 import { type Command, Option } from "commander";
 import { type Io, TOOL } from "../context.js";
 import { CliError, describeError, EXIT } from "../errors.js";
+import { openWithPassphrases } from "../image-open.js";
+import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 
 const FORMATS = ["text", "json", "jsonl", "csv", "sarif"] as const;
 type Format = (typeof FORMATS)[number];
 
-interface AuditOptions {
+interface AuditOptions extends PassphraseOptions {
   format: Format;
   failOn?: string;
   minSeverity?: string;
@@ -56,6 +58,7 @@ export async function runAudit(paths: string[], options: AuditOptions, io: Io): 
   const failOn = severityOption(options.failOn, "--fail-on");
   const minSeverity = severityOption(options.minSeverity, "--min-severity");
   const now = clockOption(options.now);
+  const passphrases = await readPassphrases(options);
   const images: ImageReport[] = [];
   for (const path of paths) {
     try {
@@ -64,6 +67,11 @@ export async function runAudit(paths: string[], options: AuditOptions, io: Io): 
         ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
         ...(now === undefined ? {} : { now }),
       });
+      // A passphrase given for the audit must unlock every encrypted image it meets.
+      if (passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED")) {
+        const base = options.backingDir === undefined ? {} : { backingDir: options.backingDir };
+        await (await openWithPassphrases(path, base, passphrases)).close();
+      }
       const findings = filterBySeverity(toFindings(anomalies), minSeverity);
       images.push(buildImageReport(path, findings));
     } catch (e) {
@@ -99,8 +107,7 @@ function render(envelope: ReportEnvelope, format: Format, io: Io): string {
 }
 
 export function registerAudit(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("audit")
+  withPassphraseOptions(program.command("audit"))
     .description(
       "grade each image's forensic anomalies (backing files, snapshots, encryption, dirty/corrupt flags, orphaned clusters)",
     )
