@@ -65,7 +65,7 @@ function cipherSpec(h: LuksHeader): CipherSpec {
   }
   const bits = alg.split("-")[1] as string;
   return {
-    name: `aes-${c.cipherMode === "xts" ? Number(bits) : bits}-${c.cipherMode}`,
+    name: `aes-${bits}-${c.cipherMode}`,
     keyBytes: h.keyBytes,
     mode: c.cipherMode,
     ivgen: c.ivgenAlg,
@@ -98,6 +98,42 @@ function makeIvGen(spec: CipherSpec, key: Uint8Array): (sector: number) => Buffe
   };
 }
 
+/** OpenSSL has AES-XTS only for 128- and 256-bit keys; QEMU also creates aes-192-xts. */
+function needsSoftXts(spec: CipherSpec): boolean {
+  return spec.mode === "xts" && spec.name !== "aes-128-xts" && spec.name !== "aes-256-xts";
+}
+
+/** Multiplies an XTS tweak by alpha in GF(2^128) (little-endian, IEEE 1619). */
+function xtsDouble(t: Uint8Array): void {
+  let carry = 0;
+  for (let i = 0; i < 16; i++) {
+    const b = t[i] as number;
+    t[i] = ((b << 1) | carry) & 0xff;
+    carry = b >>> 7;
+  }
+  if (carry) t[0] = (t[0] as number) ^ 0x87;
+}
+
+/** XTS decryption of one sector from AES-ECB primitives (whole 16-byte blocks, no stealing needed). */
+function softXtsDecrypt(key: Uint8Array, iv: Buffer, sector: Uint8Array): void {
+  const half = key.length / 2;
+  const ecb = `aes-${half * 8}-ecb`;
+  const tweakCipher = createCipheriv(ecb, key.subarray(half), null);
+  tweakCipher.setAutoPadding(false);
+  const t = new Uint8Array(Buffer.concat([tweakCipher.update(iv), tweakCipher.final()]));
+  const masked = new Uint8Array(sector.length);
+  const tweaks = new Uint8Array(sector.length);
+  for (let at = 0; at < sector.length; at += 16) {
+    tweaks.set(t, at);
+    for (let j = 0; j < 16; j++) masked[at + j] = (sector[at + j] as number) ^ (t[j] as number);
+    xtsDouble(t);
+  }
+  const d = createDecipheriv(ecb, key.subarray(0, half), null);
+  d.setAutoPadding(false);
+  const plain = Buffer.concat([d.update(masked), d.final()]);
+  for (let i = 0; i < sector.length; i++) sector[i] = (plain[i] as number) ^ (tweaks[i] as number);
+}
+
 /** Decrypts `data` (whole sectors) in place, the first sector being `firstSector`. */
 function decryptSectors(
   spec: CipherSpec,
@@ -106,6 +142,13 @@ function decryptSectors(
   data: Uint8Array,
   firstSector: number,
 ): void {
+  if (needsSoftXts(spec)) {
+    for (let at = 0; at < data.length; at += CRYPT_SECTOR) {
+      const iv = ivOf(firstSector + at / CRYPT_SECTOR) as Buffer;
+      softXtsDecrypt(key, iv, data.subarray(at, at + CRYPT_SECTOR));
+    }
+    return;
+  }
   for (let at = 0; at < data.length; at += CRYPT_SECTOR) {
     const d = createDecipheriv(spec.name, key, ivOf(firstSector + at / CRYPT_SECTOR));
     d.setAutoPadding(false);
