@@ -18,7 +18,13 @@ export type { SarifLevel } from "./render/sarif.js";
 export { renderSarif, sarifLevel } from "./render/sarif.js";
 export type { TextOptions } from "./render/text.js";
 export { renderText } from "./render/text.js";
-export type { ImageReport, ReportEnvelope, ReportError } from "./report.js";
+export type {
+  ContainerFacts,
+  ImageReport,
+  ReportEnvelope,
+  ReportError,
+  RunInfo,
+} from "./report.js";
 export {
   buildImageReport,
   envelopeMaxSeverity,

@@ -29,6 +29,37 @@ export interface ImageReport {
   findings: Finding[];
   maxSeverity: Severity | null;
   error: ReportError | null;
+  /** Chain-of-custody facts about the evidence file itself, when recorded. */
+  container?: ContainerFacts;
+}
+
+/**
+ * The evidence file as it sat on disk during the analysis: size and digests.
+ *
+ * @example
+ * ```ts
+ * const c: ContainerFacts = { size: 196616, hashes: { sha256: "ab94…" } };
+ * ```
+ */
+export interface ContainerFacts {
+  size: number;
+  /** Lower-case hex digests keyed by algorithm (sha256, sha1, md5). */
+  hashes: Record<string, string>;
+}
+
+/**
+ * What was run, when: for the examiner's notes.
+ *
+ * @example
+ * ```ts
+ * const run: RunInfo = { startedAt: "2026-11-25T18:00:00.000Z", finishedAt: "…", commandLine: ["audit", "disk.qcow2"] };
+ * ```
+ */
+export interface RunInfo {
+  startedAt: string;
+  finishedAt: string;
+  /** The arguments as given (passphrases never appear: they are only read from files or a prompt). */
+  commandLine: string[];
 }
 
 /**
@@ -41,6 +72,8 @@ export interface ImageReport {
  */
 export interface ReportEnvelope {
   tool: { name: string; version: string };
+  /** When and how the report was produced, when recorded. */
+  run?: RunInfo;
   images: ImageReport[];
 }
 

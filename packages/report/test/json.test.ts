@@ -107,3 +107,30 @@ describe("renderJson", () => {
     expect(validate(doc)).toBe(true);
   });
 });
+
+describe("custody fields", () => {
+  it("an envelope with run facts and container hashes validates and renders them in a fixed order", async () => {
+    const { renderJson } = await import("../src/index.js");
+    const env = {
+      tool: { name: "t", version: "1" },
+      run: {
+        startedAt: "2026-11-25T18:00:00.000Z",
+        finishedAt: "2026-11-25T18:00:01.000Z",
+        commandLine: ["audit", "x.qcow2"],
+      },
+      images: [
+        {
+          path: "x.qcow2",
+          findings: [],
+          maxSeverity: null,
+          error: null,
+          container: { size: 4, hashes: { sha256: "ab", md5: "cd" } },
+        },
+      ],
+    };
+    const parsed = JSON.parse(renderJson(env));
+    expect(Object.keys(parsed)).toEqual(["tool", "run", "images"]);
+    expect(Object.keys(parsed.images[0].container.hashes)).toEqual(["md5", "sha256"]);
+    expect(validate(parsed), JSON.stringify(validate.errors)).toBe(true);
+  });
+});

@@ -53,17 +53,29 @@ export function canonicalError(e: ReportError | null | undefined): ReportError |
 }
 
 export function canonicalImage(img: ImageReport): ImageReport {
-  return {
+  const out: ImageReport = {
     path: img.path,
     findings: img.findings.map(canonicalFinding),
     maxSeverity: img.maxSeverity ?? null,
     error: canonicalError(img.error),
   };
+  if (img.container !== undefined) {
+    const hashes: Record<string, string> = {};
+    for (const k of Object.keys(img.container.hashes).sort())
+      hashes[k] = img.container.hashes[k] as string;
+    out.container = { size: img.container.size, hashes };
+  }
+  return out;
 }
 
 export function canonicalEnvelope(env: ReportEnvelope): ReportEnvelope {
-  return {
-    tool: { name: env.tool.name, version: env.tool.version },
-    images: env.images.map(canonicalImage),
+  const tool = { name: env.tool.name, version: env.tool.version };
+  const images = env.images.map(canonicalImage);
+  if (env.run === undefined) return { tool, images };
+  const run = {
+    startedAt: env.run.startedAt,
+    finishedAt: env.run.finishedAt,
+    commandLine: [...env.run.commandLine],
   };
+  return { tool, run, images };
 }
