@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { cli: "src/cli.ts" },
+  // The worker is its own file so `new Worker(new URL("./audit-worker.js", import.meta.url))` finds it.
+  entry: { cli: "src/cli.ts", "audit-worker": "src/batch/worker.ts" },
   format: ["esm"],
   dts: false,
   clean: true,

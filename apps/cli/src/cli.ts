@@ -1,4 +1,13 @@
 import { processIo } from "./context.js";
+
+// A closed pipe (`… | head`) ends the output quietly, as well-behaved tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 import { main } from "./program.js";
 
 main(process.argv.slice(2), processIo).then(

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
 import { registerCarve } from "./commands/carve.js";
 import { registerCheck } from "./commands/check.js";
+import { registerCodes } from "./commands/codes.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
@@ -36,7 +37,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       "after",
       "\nExamples:\n  $ qcow2-forensic audit disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2",
     );
-  registerAudit(program, io, setExit);
+  registerAudit(program, io, setExit, argv);
   registerInfo(program, io, setExit);
   registerSnapshots(program, io, setExit);
   registerCheck(program, io, setExit);
@@ -45,6 +46,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerHash(program, io, setExit);
   registerCarve(program, io, setExit);
   registerVmstate(program, io, setExit);
+  registerCodes(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().option("--debug", "print stack traces for errors");
 

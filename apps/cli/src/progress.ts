@@ -32,7 +32,13 @@ function formatEta(seconds: number): string {
  * Starts a progress bar for `total` bytes labelled `label`; a no-op on a pipe
  * or with `quiet`. Redraws at most ten times a second.
  */
-export function startProgress(io: Io, label: string, total: number, quiet = false): Progress {
+export function startProgress(
+  io: Io,
+  label: string,
+  total: number,
+  quiet = false,
+  unit: "bytes" | "images" = "bytes",
+): Progress {
   if (quiet || !io.stderr.isTTY || total <= 0) return NOOP;
   const started = Date.now();
   let lastDraw = 0;
@@ -43,8 +49,12 @@ export function startProgress(io: Io, label: string, total: number, quiet = fals
     const fraction = Math.min(1, done / total);
     const filled = Math.round(fraction * width);
     const eta = rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
+    const amount =
+      unit === "bytes"
+        ? `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s`
+        : `${done}/${total} images ${rate.toFixed(1)}/s`;
     io.stderr.write(
-      `\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${formatEta(eta)}\x1b[K`,
+      `\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount} ETA ${formatEta(eta)}\x1b[K`,
     );
   };
   return {

@@ -1,15 +1,11 @@
-import { toFindings } from "@x/qcow2-forensic";
-import { auditPath } from "@x/qcow2-forensic/node";
+import { availableParallelism } from "node:os";
 import {
-  buildImageReport,
   compareSeverity,
-  filterBySeverity,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
   renderCsv,
   renderJson,
-  renderJsonLines,
   renderSarif,
   renderText,
   SEVERITIES,
@@ -17,12 +13,17 @@ import {
   shouldUseColor,
 } from "@x/report";
 import { type Command, Option } from "commander";
+import type { AuditJob } from "../batch/audit-job.js";
+import { collectImages } from "../batch/collect.js";
+import { auditAll } from "../batch/pool.js";
 import { type Io, TOOL } from "../context.js";
-import { CliError, describeError, EXIT } from "../errors.js";
-import { openWithPassphrases } from "../image-open.js";
+import { CliError, EXIT } from "../errors.js";
+import { parseAlgorithms } from "../hashing.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
+import { startProgress } from "../progress.js";
+import { jsonLinesFor, renderTimeline } from "../views/timeline.js";
 
-const FORMATS = ["text", "json", "jsonl", "csv", "sarif"] as const;
+const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
 
 interface AuditOptions extends PassphraseOptions {
@@ -32,6 +33,19 @@ interface AuditOptions extends PassphraseOptions {
   quick?: boolean;
   backingDir?: string;
   now?: string;
+  recursive?: boolean;
+  jobs?: string;
+  hashContainer?: boolean;
+  hashAlgorithm: string;
+  quiet?: boolean;
+}
+
+function severityOption(value: string | undefined, flag: string): Severity | undefined {
+  if (value === undefined) return undefined;
+  const s = parseSeverity(value);
+  if (s === undefined)
+    throw new CliError(`${flag}: '${value}' is not one of ${SEVERITIES.join(", ")}`, EXIT.usage);
+  return s;
 }
 
 function clockOption(value: string | undefined): Date | undefined {
@@ -45,46 +59,65 @@ function clockOption(value: string | undefined): Date | undefined {
   return d;
 }
 
-function severityOption(value: string | undefined, flag: string): Severity | undefined {
-  if (value === undefined) return undefined;
-  const s = parseSeverity(value);
-  if (s === undefined)
-    throw new CliError(`${flag}: '${value}' is not one of ${SEVERITIES.join(", ")}`, EXIT.usage);
-  return s;
+function jobsOption(value: string | undefined): number {
+  if (value === undefined) return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new CliError(`--jobs: '${value}' is not a number of threads (1–256)`, EXIT.usage);
+  return n;
 }
 
-/** Audits each image in turn; one unreadable image does not stop the rest. */
-export async function runAudit(paths: string[], options: AuditOptions, io: Io): Promise<number> {
+/** Audits every image (in parallel), then renders; one unreadable image does not stop the rest. */
+export async function runAudit(
+  args: string[],
+  options: AuditOptions,
+  io: Io,
+  argv: readonly string[],
+): Promise<number> {
+  const startedAt = new Date().toISOString();
   const failOn = severityOption(options.failOn, "--fail-on");
   const minSeverity = severityOption(options.minSeverity, "--min-severity");
   const now = clockOption(options.now);
+  const threads = jobsOption(options.jobs);
+  const hashContainer = options.hashContainer
+    ? parseAlgorithms(options.hashAlgorithm, "--hash-algorithm")
+    : [];
   const passphrases = await readPassphrases(options);
-  const images: ImageReport[] = [];
-  for (const path of paths) {
-    try {
-      const anomalies = await auditPath(path, {
-        ...(options.quick ? { quick: true } : {}),
-        ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
-        ...(now === undefined ? {} : { now }),
-      });
-      // A passphrase given for the audit must unlock every encrypted image it meets.
-      if (passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED")) {
-        const base = options.backingDir === undefined ? {} : { backingDir: options.backingDir };
-        await (await openWithPassphrases(path, base, passphrases)).close();
-      }
-      const findings = filterBySeverity(toFindings(anomalies), minSeverity);
-      images.push(buildImageReport(path, findings));
-    } catch (e) {
-      images.push(buildImageReport(path, [], describeError(e, path)));
-      io.stderr.write(`qcow2-forensic: ${describeError(e, path).message}\n`);
-    }
-  }
-  const envelope: ReportEnvelope = { tool: { name: TOOL.name, version: TOOL.version }, images };
-  io.stdout.write(render(envelope, options.format, io));
-  if (images.some((i) => i.error !== null)) return EXIT.unreadable;
+  const paths = await collectImages(args, Boolean(options.recursive));
+  if (paths.length === 0)
+    throw new CliError("no QCOW images found in the given folders", EXIT.usage);
+
+  const jobs: AuditJob[] = paths.map((path) => ({
+    path,
+    quick: Boolean(options.quick),
+    ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+    ...(now === undefined ? {} : { now: now.getTime() }),
+    ...(minSeverity === undefined ? {} : { minSeverity }),
+    hashContainer,
+    passphrases,
+  }));
+  const reports: ImageReport[] = new Array(jobs.length);
+  const progress =
+    paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
+  let done = 0;
+  await auditAll(jobs, threads, (index, report) => {
+    reports[index] = report;
+    if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
+    // JSON Lines stream: each image's lines go out as soon as it is done.
+    if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
+    progress?.update(++done);
+  });
+  progress?.finish();
+  const envelope: ReportEnvelope = {
+    tool: { name: TOOL.name, version: TOOL.version },
+    run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
+    images: reports,
+  };
+  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
+  if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
-    images.some((i) => i.maxSeverity !== null && compareSeverity(i.maxSeverity, failOn) >= 0)
+    reports.some((i) => i.maxSeverity !== null && compareSeverity(i.maxSeverity, failOn) >= 0)
   ) {
     return EXIT.findings;
   }
@@ -95,23 +128,33 @@ function render(envelope: ReportEnvelope, format: Format, io: Io): string {
   switch (format) {
     case "json":
       return renderJson(envelope);
-    case "jsonl":
-      return renderJsonLines(envelope);
     case "csv":
       return renderCsv(envelope);
     case "sarif":
       return renderSarif(envelope);
+    case "timeline":
+      return renderTimeline(envelope, "csv");
+    case "bodyfile":
+      return renderTimeline(envelope, "bodyfile");
     default:
       return renderText(envelope, { color: shouldUseColor(io.stdout, io.env) });
   }
 }
 
-export function registerAudit(program: Command, io: Io, setExit: (code: number) => void): void {
+export function registerAudit(
+  program: Command,
+  io: Io,
+  setExit: (code: number) => void,
+  argv: readonly string[],
+): void {
   withPassphraseOptions(program.command("audit"))
     .description(
-      "grade each image's forensic anomalies (backing files, snapshots, encryption, dirty/corrupt flags, orphaned clusters)",
+      "grade each image's forensic anomalies (backing files, snapshots, encryption, refcount residue, hidden data, …)",
     )
-    .argument("<image...>", "QCOW/QCOW2 image files (opened read-only)")
+    .argument(
+      "<image-or-folder...>",
+      "QCOW/QCOW2 files, or folders of them (picked by magic, opened read-only)",
+    )
     .addOption(
       new Option("-f, --format <format>", "output format").choices(FORMATS).default("text"),
     )
@@ -120,6 +163,16 @@ export function registerAudit(program: Command, io: Io, setExit: (code: number) 
       `exit 1 when a finding is at or above this severity (${SEVERITIES.join("|")})`,
     )
     .option("--min-severity <severity>", "only report findings at or above this severity")
+    .option("-r, --recursive", "walk folders all the way down")
+    .option(
+      "-j, --jobs <n>",
+      "images audited in parallel (worker threads; default: the number of cores)",
+    )
+    .option(
+      "--hash-container",
+      "record each evidence file's size and digests in the report (chain of custody)",
+    )
+    .option("--hash-algorithm <list>", "digests for --hash-container: sha256, sha1, md5", "sha256")
     .option("--quick", "header-level findings only (no consistency check): triage of many images")
     .option(
       "--backing-dir <dir>",
@@ -129,16 +182,21 @@ export function registerAudit(program: Command, io: Io, setExit: (code: number) 
       "--now <date>",
       "audit clock for snapshot-date checks (ISO 8601; default: the current time)",
     )
+    .option("-q, --quiet", "no progress bar")
     .addHelpText(
       "after",
       `
+Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
+csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file for mactime/plaso).
+
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
 Examples:
   $ qcow2-forensic audit evidence/disk.qcow2
-  $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2`,
+  $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
+  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
-      setExit(await runAudit(paths, options, io));
+      setExit(await runAudit(paths, options, io, argv));
     });
 }

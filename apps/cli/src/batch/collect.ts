@@ -1,0 +1,64 @@
+import { lstat, open, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+const QCOW_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]);
+
+/** True when the file starts with the QCOW magic "QFI\xfb" (extensions are not trusted). */
+export async function hasQcowMagic(path: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(path, "r");
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return bytesRead === 4 && head.equals(QCOW_MAGIC);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
+
+async function walk(dir: string, recursive: boolean, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      // Symlinked folders are not followed: they could loop.
+      if (recursive) await walk(path, recursive, out);
+    } else if (
+      (entry.isFile() || entry.isSymbolicLink()) &&
+      (await stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    ) {
+      if (await hasQcowMagic(path)) out.push(path);
+    }
+  }
+}
+
+/**
+ * Expands the command's arguments: files are kept as given (a non-QCOW file
+ * is reported as an error); folders contribute the QCOW files in them, picked
+ * by magic, all the way down with `recursive`. Sorted, each path once.
+ */
+export async function collectImages(
+  args: readonly string[],
+  recursive: boolean,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const arg of args) {
+    const st = await lstat(arg).catch(() => null);
+    const isDir =
+      st !== null &&
+      (st.isDirectory() ||
+        (st.isSymbolicLink() &&
+          (await stat(arg).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ))));
+    if (isDir) await walk(arg, recursive, out);
+    else out.push(arg);
+  }
+  return [...new Set(out)].sort();
+}
