@@ -73,3 +73,20 @@ describe("renderSarif", () => {
     expect(uri).toBe("/tmp/my%20disk%231.qcow2");
   });
 });
+
+describe("SARIF schema", () => {
+  it("validates against the official SARIF 2.1.0 JSON schema", async () => {
+    const { createRequire } = await import("node:module");
+    const require = createRequire(import.meta.url);
+    const AjvDraft04 = (await import("ajv-draft-04")).default;
+    const schema = require("@microsoft/sarif-matcher-utils/lib/schemas/sarif-2.1.0-rtm.5.json");
+    const validate = new AjvDraft04({
+      allErrors: true,
+      strict: false,
+      unicodeRegExp: false,
+    }).compile(schema);
+    const log = JSON.parse(renderSarif(sampleEnvelope()));
+    expect(validate(log), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    expect(log.runs[0].results.length).toBeGreaterThan(0);
+  });
+});
