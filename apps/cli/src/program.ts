@@ -3,6 +3,7 @@ import { registerAudit } from "./commands/audit.js";
 import { registerCarve } from "./commands/carve.js";
 import { registerCheck } from "./commands/check.js";
 import { registerCodes } from "./commands/codes.js";
+import { registerCompletion } from "./commands/completion.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
@@ -47,6 +48,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerCarve(program, io, setExit);
   registerVmstate(program, io, setExit);
   registerCodes(program, io, setExit);
+  registerCompletion(program, io, setExit);
   for (const c of program.commands)
     c.exitOverride().option("--debug", "print stack traces for errors");
 

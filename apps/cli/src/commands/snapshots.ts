@@ -1,23 +1,40 @@
 import { toQemuSnapshotList } from "@x/qcow2-core";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { renderSnapshotsText } from "../views/snapshots-text.js";
+import { formatFacts } from "../views/timeline.js";
+
+const FORMATS = ["table", "json", "timeline", "bodyfile"] as const;
+type Format = (typeof FORMATS)[number];
 
 export async function runSnapshots(
   path: string,
-  options: { json?: boolean },
+  options: { json?: boolean; format: Format },
   io: Io,
 ): Promise<number> {
   const { snapshots } = await readImageFacts(path);
-  if (options.json)
+  const format = options.json ? "json" : options.format;
+  if (format === "json") {
     io.stdout.write(`${JSON.stringify(toQemuSnapshotList(snapshots.snapshots), null, 4)}\n`);
-  else io.stdout.write(renderSnapshotsText(path, snapshots));
-  if (snapshots.truncated)
+  } else if (format === "timeline" || format === "bodyfile") {
+    const facts = snapshots.snapshots.map((s) => ({
+      unixSecs: s.dateSec,
+      path,
+      subject: `snapshot ${s.id} "${s.name}"`,
+      event: "internal snapshot created",
+      size: s.vmStateSize,
+    }));
+    io.stdout.write(formatFacts(facts, format === "timeline" ? "csv" : "bodyfile"));
+  } else {
+    io.stdout.write(renderSnapshotsText(path, snapshots));
+  }
+  if (snapshots.truncated) {
     io.stderr.write(
       `qcow2-forensic: ${path}: snapshot table is truncated (${snapshots.snapshots.length} of ${snapshots.expected} entries)\n`,
     );
+  }
   return EXIT.ok;
 }
 
@@ -26,12 +43,20 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .command("snapshots")
     .description("list the internal snapshots (id, name, date, VM clock, VM state size)")
     .argument("<image>", "QCOW2 image file (opened read-only)")
-    .option("--json", "print an array with qemu-img's snapshot keys")
+    .addOption(
+      new Option(
+        "-f, --format <format>",
+        "table, json (qemu-img's snapshot keys), timeline (CSV) or bodyfile (Sleuth Kit)",
+      )
+        .choices(FORMATS)
+        .default("table"),
+    )
+    .option("--json", "same as --format json")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2",
+      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt",
     )
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (path: string, options: { json?: boolean; format: Format }) => {
       setExit(await runSnapshots(path, options, io));
     });
 }
