@@ -45,12 +45,17 @@ describe("audit", () => {
 
   it("--format json follows the report schema and QEMU's answers for every fixture", () => {
     const entries = qcowEntries(set);
-    const { envelope } = auditJson(["--now", NOW.toISOString(), ...entries.map((e) => set.path(e))]);
+    const { envelope } = auditJson([
+      "--now",
+      NOW.toISOString(),
+      ...entries.map((e) => set.path(e)),
+    ]);
     expect(envelope.tool.name).toBe("qcow2-forensic");
-    expect(envelope.images.map((i) => i.path)).toEqual(entries.map((e) => set.path(e)));
-    entries.forEach((entry, i) => {
+    // Images come back sorted by path, whatever order they finished in.
+    expect(envelope.images.map((i) => i.path)).toEqual(entries.map((e) => set.path(e)).sort());
+    entries.forEach((entry) => {
       const counts: Record<string, number> = {};
-      for (const f of envelope.images[i]?.findings ?? [])
+      for (const f of envelope.images.find((i) => i.path === set.path(entry))?.findings ?? [])
         counts[f.code] = (counts[f.code] ?? 0) + 1;
       expect(counts, entry.name).toEqual(Object.fromEntries(expectedCodes(set, entry, NOW)));
     });
@@ -82,9 +87,10 @@ describe("audit", () => {
       "/nonexistent.qcow2",
     ]);
     expect(code).toBe(3);
-    expect(envelope.images[0]?.error?.code).toBe("BAD_MAGIC");
-    expect(envelope.images[1]?.findings.length).toBe(3);
-    expect(envelope.images[2]?.error?.code).toBe("IO");
+    const byPath = (p: string) => envelope.images.find((i) => i.path === p);
+    expect(byPath(fixture("text"))?.error?.code).toBe("BAD_MAGIC");
+    expect(byPath(fixture("snapshots"))?.findings.length).toBe(3);
+    expect(byPath("/nonexistent.qcow2")?.error?.code).toBe("IO");
     expect(stderr.trim().split("\n")).toHaveLength(2);
   });
 
@@ -112,7 +118,10 @@ describe("errors are one line on stderr, never a stack trace", () => {
     ["an unsupported version", fixture("bad-version"), /version 4/],
   ];
   for (const command of ["info", "snapshots", "audit"]) {
-    for (const [what, path, message] of cases) {
+    // audit takes folders (their QCOW files); a folder is not an error there.
+    for (const [what, path, message] of cases.filter(
+      ([w]) => !(command === "audit" && w === "a directory"),
+    )) {
       it(`${command} on ${what}`, () => {
         const r = runCli([command, path]);
         expect(r.code).toBe(3);
@@ -124,6 +133,12 @@ describe("errors are one line on stderr, never a stack trace", () => {
       });
     }
   }
+
+  it("audit of a folder without QCOW images is a usage error", () => {
+    const r = runCli(["audit", mkdtempSync(join(tmpdir(), "qcow2-empty-"))]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no QCOW images found");
+  });
 
   it("--debug adds the stack trace", () => {
     const r = runCli(["info", "--debug", fixture("raw")]);

@@ -18,7 +18,9 @@ describe("check", () => {
   for (const entry of qcowEntries(set)) {
     it(`${entry.name}: --json and the exit code equal qemu-img check's`, () => {
       const path = set.path(entry);
-      const r = runCli(["check", "--json", path.split("/").pop() as string], { cwd: dirname(path) });
+      const r = runCli(["check", "--json", path.split("/").pop() as string], {
+        cwd: dirname(path),
+      });
       const exit = Number(set.answerText(entry.name, "check.exit"));
       if (entry.kind === "qcow1") {
         expect(r.code).toBe(63);
@@ -54,7 +56,13 @@ describe("carve", () => {
       const r = runCli(["carve", image, dir]);
       expect(r.code, r.stderr).toBe(0);
       const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
-        runs: Array<{ file: string; offset: number; length: number; sha256: string; reason: string }>;
+        runs: Array<{
+          file: string;
+          offset: number;
+          length: number;
+          sha256: string;
+          reason: string;
+        }>;
       };
       expect(manifest.runs.length).toBeGreaterThan(0);
       const container = readFileSync(image);
@@ -66,7 +74,9 @@ describe("carve", () => {
         expect(["leaked", "orphaned"]).toContain(run.reason);
       }
       const leaked = manifest.runs.filter((r) => r.reason === "leaked").length;
-      expect(leaked > 0).toBe(Number(set.answerJson<{ leaks?: number }>(name, "check.json")?.leaks ?? 0) > 0);
+      expect(leaked > 0).toBe(
+        Number(set.answerJson<{ leaks?: number }>(name, "check.json")?.leaks ?? 0) > 0,
+      );
     });
   }
 
@@ -79,7 +89,11 @@ describe("carve", () => {
 
 describe("vmstate", () => {
   const entry = fixture("vmstate");
-  const snapshots = set.answerJson<{ snapshots: Array<{ id: string; name: string; "vm-state-size": number }> }>(entry.name, "info.json")?.snapshots ?? [];
+  const snapshots =
+    set.answerJson<{ snapshots: Array<{ id: string; name: string; "vm-state-size": number }> }>(
+      entry.name,
+      "info.json",
+    )?.snapshots ?? [];
 
   it("writes a blob of exactly the size the snapshot table records, starting with QEMU's QEVM magic", () => {
     const snap = snapshots.find((s) => s["vm-state-size"] > 0);
@@ -95,8 +109,12 @@ describe("vmstate", () => {
 
   it("audit reports QCOW2-SNAPSHOT-VMSTATE with the size", () => {
     const r = runCli(["audit", "--format", "json", set.path(entry)]);
-    const finding = JSON.parse(r.stdout).images[0].findings.find((f: { code: string }) => f.code === "QCOW2-SNAPSHOT-VMSTATE");
-    expect(finding.evidence.find((e: { field: string }) => e.field === "vm_state_size").value).toBe(String(snapshots[0]?.["vm-state-size"]));
+    const finding = JSON.parse(r.stdout).images[0].findings.find(
+      (f: { code: string }) => f.code === "QCOW2-SNAPSHOT-VMSTATE",
+    );
+    expect(finding.evidence.find((e: { field: string }) => e.field === "vm_state_size").value).toBe(
+      String(snapshots[0]?.["vm-state-size"]),
+    );
   });
 
   it("a snapshot without VM state is an error", () => {

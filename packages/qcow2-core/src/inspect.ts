@@ -6,6 +6,7 @@ import {
   QCOW_MAGIC,
   QCOW1_HEADER_SIZE,
   QCOW2_V2_HEADER_SIZE,
+  QCOW2_V3_HEADER_SIZE,
 } from "./format/constants.js";
 import {
   type BitmapsExtension,
@@ -176,7 +177,11 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
   let extEnd = clusterBytes;
   if (header.backingFileOffset > 0 && header.backingFileOffset < extEnd)
     extEnd = header.backingFileOffset;
-  const extStart = header.version === 2 ? QCOW2_V2_HEADER_SIZE : Math.max(header.headerLength, 0);
+  // A v3 header_length below 104 is reported as a problem; extensions never start inside the fixed header.
+  const extStart =
+    header.version === 2
+      ? QCOW2_V2_HEADER_SIZE
+      : Math.max(header.headerLength, QCOW2_V3_HEADER_SIZE);
   const ext = decodeExtensions(cluster0, extStart, extEnd, problems, outOfRange);
 
   if (

@@ -40,6 +40,8 @@ export interface Qcow2Snapshot {
   l1TableOffset: number;
   l1Size: number;
   extraDataSize: number;
+  /** The entry runs past end of file; its missing bytes read as zeros (as QEMU reads them). */
+  incomplete: boolean;
 }
 
 /** The snapshot table as far as it could be read. */
@@ -121,10 +123,16 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
   const cursor = new SourceCursor(source, info.snapshotsOffset);
   const tableEnd = info.snapshotsOffset + LIMITS.maxSnapshotTableBytes;
   for (let index = 0; index < count; index++) {
+    // QEMU aligns each entry's start to 8 bytes.
+    cursor.position = Math.ceil(cursor.position / 8) * 8;
     const offset = cursor.position;
-    const fixedBytes = await cursor.take(SNAPSHOT_ENTRY_FIXED_SIZE);
-    if (fixedBytes === null) return markTruncated(table, offset, "entry header");
-    const fixed = decodeSnapshotFixed(fixedBytes);
+    if (offset >= source.size) {
+      markTruncated(table, offset, `entries ${index}–${count - 1} lie past end of file`);
+      return table;
+    }
+    // An entry that runs past end of file reads as zero-filled, as QEMU reads
+    // it; it is kept and flagged incomplete.
+    const fixed = decodeSnapshotFixed(await cursor.takePadded(SNAPSHOT_ENTRY_FIXED_SIZE));
     if (fixed.extra_data_size > LIMITS.maxSnapshotExtraData) {
       table.problems.push({
         field: "extra_data_size",
@@ -134,18 +142,12 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       });
     }
     const extraLen = Math.min(fixed.extra_data_size, 24);
-    const extraBytes = await cursor.take(extraLen);
-    if (extraBytes === null) return markTruncated(table, offset, "extra data");
-    if (!cursor.skip(fixed.extra_data_size - extraLen))
-      return markTruncated(table, offset, "extra data");
-    const idBytes = await cursor.take(fixed.id_str_size);
-    if (idBytes === null) return markTruncated(table, offset, "id string");
-    const nameBytes = await cursor.take(fixed.name_size);
-    if (nameBytes === null) return markTruncated(table, offset, "name");
-    // Entries are padded to a multiple of 8 bytes.
-    const used = cursor.position - offset;
-    if (!cursor.skip((8 - (used % 8)) % 8) && index < count - 1)
-      return markTruncated(table, offset, "padding");
+    const extraBytes = await cursor.takePadded(extraLen);
+    cursor.position += fixed.extra_data_size - extraLen;
+    const idBytes = await cursor.takePadded(fixed.id_str_size);
+    const nameBytes = await cursor.takePadded(fixed.name_size);
+    const incomplete = cursor.position > source.size;
+    if (incomplete) markTruncated(table, offset, `snapshot table entry ${index} is incomplete`);
     if (cursor.position > tableEnd) {
       table.problems.push({
         field: "snapshot table",
@@ -179,19 +181,19 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       ),
       l1Size: fixed.l1_size,
       extraDataSize: fixed.extra_data_size,
+      incomplete,
     });
     table.tableBytes = cursor.position - info.snapshotsOffset;
   }
   return table;
 }
 
-function markTruncated(table: SnapshotTable, offset: number, part: string): SnapshotTable {
+function markTruncated(table: SnapshotTable, offset: number, message: string): void {
   table.truncated = true;
   table.problems.push({
     field: "snapshot table",
     value: String(table.snapshots.length),
-    message: `snapshot table ends inside entry ${table.snapshots.length} (${part}) at offset ${offset}: ${table.snapshots.length} of ${table.expected} entries read`,
+    message,
     offset,
   });
-  return table;
 }

@@ -124,18 +124,22 @@ describe("reader random access", () => {
 });
 
 describe("snapshot table", () => {
-  it("a table cut short by end of file yields the entries that parsed and a marker", async () => {
+  it("a table cut short by end of file keeps the cut entry zero-filled and marks it incomplete", async () => {
     const bytes = fixtureBytes("snapshots");
     const info = await inspect(memorySource(bytes));
     const full = await readSnapshots(memorySource(bytes), info);
     const second = full.snapshots[1];
     expect(second).toBeDefined();
-    // Cut the file in the middle of the second entry.
+    // Cut the file in the middle of the second entry, as a truncated acquisition would.
     const cut = bytes.subarray(0, (second?.offset ?? 0) + 20);
     const table = await readSnapshots(memorySource(cut));
     expect(table.truncated).toBe(true);
-    expect(table.snapshots.map((s) => s.name)).toEqual([full.snapshots[0]?.name]);
     expect(table.expected).toBe(2);
+    expect(table.snapshots.map((s) => s.incomplete)).toEqual([false, true]);
+    expect(table.snapshots[0]?.name).toBe(full.snapshots[0]?.name);
+    // The 20 bytes that survive (L1 offset and size, string sizes, date) are read as QEMU reads them.
+    expect(table.snapshots[1]?.l1TableOffset).toBe(second?.l1TableOffset);
+    expect(table.snapshots[1]?.dateSec).toBe(second?.dateSec);
   });
 
   it("a count beyond the table reports truncation, not a crash", async () => {

@@ -101,9 +101,8 @@ export type Qcow2Anomaly =
   | { code: "QCOW2-UNKNOWN-INCOMPATIBLE-FEATURE"; bits: number[]; value: string }
   | {
       code: "QCOW2-UNKNOWN-FEATURE";
-      kind: "compatible" | "autoclear";
-      bits: number[];
-      value: string;
+      /** One entry per feature field with unknown bits. */
+      fields: Array<{ kind: "compatible" | "autoclear"; bits: number[]; value: string }>;
     }
   | { code: "QCOW2-UNKNOWN-HEADER-EXTENSION"; type: string; offset: number; length: number }
   | { code: "QCOW2-HEADER-INCONSISTENT"; problems: HeaderProblem[] }

@@ -60,7 +60,7 @@ export function auditSnapshotTable(table: SnapshotTable, now: Date): Qcow2Anomal
     out.push({
       code: "QCOW2-SNAPSHOT-TABLE-TRUNCATED",
       expected: table.expected,
-      parsed: table.snapshots.length,
+      parsed: table.snapshots.filter((s) => !s.incomplete).length,
       offset: table.snapshots[table.snapshots.length - 1]?.offset ?? 0,
       reason: table.problems.map((p) => p.message).join("; "),
     });

@@ -53,13 +53,15 @@ export function audit(info: Qcow2Info): Qcow2Anomaly[] {
       value: info.incompatibleFeatures.value,
     });
   }
-  for (const [kind, set] of [
-    ["compatible", info.compatibleFeatures],
-    ["autoclear", info.autoclearFeatures],
-  ] as const) {
-    if (set.unknownBits.length > 0)
-      out.push({ code: "QCOW2-UNKNOWN-FEATURE", kind, bits: set.unknownBits, value: set.value });
-  }
+  const unknownFields = (
+    [
+      ["compatible", info.compatibleFeatures],
+      ["autoclear", info.autoclearFeatures],
+    ] as const
+  )
+    .filter(([, set]) => set.unknownBits.length > 0)
+    .map(([kind, set]) => ({ kind, bits: set.unknownBits, value: set.value }));
+  if (unknownFields.length > 0) out.push({ code: "QCOW2-UNKNOWN-FEATURE", fields: unknownFields });
   for (const ext of info.extensions) {
     if (ext.name === "unknown")
       out.push({

@@ -63,6 +63,27 @@ export function assertReadable(info: Qcow2Info, options: { decrypting?: boolean 
     }
   }
   if (info.version === 1) return;
+  // QEMU refuses to open these headers at all (block/qcow2.c qcow2_do_open).
+  if (info.version === 3 && info.headerLength < 104) {
+    throw new Qcow2Error(
+      "INVALID_STRUCTURE",
+      `qcow2 header too short (header_length ${info.headerLength} < 104)`,
+      {
+        field: "header_length",
+        value: info.headerLength,
+      },
+    );
+  }
+  if (info.headerLength > info.clusterSize) {
+    throw new Qcow2Error(
+      "INVALID_STRUCTURE",
+      `qcow2 header exceeds cluster size (header_length ${info.headerLength})`,
+      {
+        field: "header_length",
+        value: info.headerLength,
+      },
+    );
+  }
   if (info.l1Size > LIMITS.maxL1Entries) {
     throw new Qcow2Error(
       "L1_TOO_LARGE",

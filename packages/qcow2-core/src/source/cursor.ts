@@ -1,4 +1,4 @@
-import { type ByteSource, readSafely } from "./byte-source.js";
+import { type ByteSource, readPadded, readSafely } from "./byte-source.js";
 
 /**
  * Sequential reads through a window, for walking variable-length records
@@ -31,6 +31,17 @@ export class SourceCursor {
     const at = this.position - this.windowStart;
     this.position += length;
     return this.window.subarray(at, at + length);
+  }
+
+  /**
+   * Returns exactly `length` bytes at the cursor and advances; bytes past the
+   * end of the source read as zeros, as QEMU's reads past end of file do.
+   */
+  async takePadded(length: number): Promise<Uint8Array> {
+    if (this.position + length <= this.source.size) return (await this.take(length)) as Uint8Array;
+    const bytes = await readPadded(this.source, this.position, length);
+    this.position += length;
+    return bytes;
   }
 
   /** Advances without returning bytes; `false` when that passes the end. */

@@ -21,8 +21,11 @@ export const unknownFeature: AnomalyKind<AnomalyOf<"QCOW2-UNKNOWN-FEATURE">> = {
   category: "format",
   meaning: "a compatible or autoclear feature bit QEMU does not define is set",
   note: (a) =>
-    `${a.kind} feature bit(s) ${a.bits.join(", ")} are set but unknown to QEMU — consistent with a newer or non-QEMU writer; QEMU ignores${a.kind === "autoclear" ? " and clears" : ""} them`,
-  evidence: (a) => [atHost(`${a.kind}_features`, a.value, FIELD_OFFSET[a.kind], 8, "QCOW2 header")],
+    `${a.fields.map((f) => `${f.kind} feature bit(s) ${f.bits.join(", ")}`).join(" and ")} are set but unknown to QEMU — consistent with a newer or non-QEMU writer; QEMU ignores them (and clears unknown autoclear bits when it writes)`,
+  evidence: (a) =>
+    a.fields.map((f) =>
+      atHost(`${f.kind}_features`, f.value, FIELD_OFFSET[f.kind], 8, "QCOW2 header"),
+    ),
 };
 
 export const lazyRefcounts: AnomalyKind<AnomalyOf<"QCOW2-LAZY-REFCOUNTS">> = {
