@@ -61,3 +61,18 @@ describe("auditPath on malformed input", () => {
     await expect(auditPath("/nonexistent/disk.qcow2")).rejects.toMatchObject({ code: "IO" });
   });
 });
+
+describe("every finding code has a fixture", () => {
+  it("each code the auditor knows fires on at least one committed fixture, and clean images fire none", async () => {
+    const { KINDS } = await import("../src/index.js");
+    const fired = new Set<string>();
+    for (const entry of qcowEntries(set)) {
+      for (const code of expectedCodes(set, entry, NOW).keys()) fired.add(code);
+    }
+    expect([...Object.keys(KINDS)].filter((c) => !fired.has(c))).toEqual([]);
+    for (const name of ["clean-v3", "clean-v2", "cluster-512", "cluster-2m"]) {
+      const entry = set.entries.find((e) => e.name === name);
+      expect(toFindings(await auditPath(set.path(entry as never), { now: NOW })), name).toEqual([]);
+    }
+  });
+});
