@@ -375,9 +375,11 @@ class Checker {
     for (const bm of dir.bitmaps) {
       const tableOffset = Number(bm.bitmapTableOffset);
       this.inc(tableOffset, bm.bitmapTableSize * 8, "bitmap-table");
-      const table = await readPadded(this.source, tableOffset, bm.bitmapTableSize * 8);
+      // Entries past end of file read as zeros (no cluster): only what exists is read.
+      const entries = Math.max(0, Math.min(bm.bitmapTableSize, Math.floor((this.source.size - tableOffset) / 8)));
+      const table = await readPadded(this.source, tableOffset, entries * 8);
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
-      for (let i = 0; i < bm.bitmapTableSize; i++) {
+      for (let i = 0; i < entries; i++) {
         const hi = view.getUint32(i * 8);
         const lo = view.getUint32(i * 8 + 4);
         const offset = offsetField(hi, lo);

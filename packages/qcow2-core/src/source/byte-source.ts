@@ -82,6 +82,9 @@ export async function readSafely(
   }
 }
 
+/** The largest single zero-padded read (the L1 table bound, 32 MiB, is the largest legitimate one). */
+export const MAX_PADDED_READ = 64 * 1024 * 1024;
+
 /**
  * Reads exactly `length` bytes, zero-filling whatever lies past end of file —
  * what QEMU's file driver returns for a read beyond EOF, so the reader shows
@@ -92,6 +95,14 @@ export async function readPadded(
   position: number,
   length: number,
 ): Promise<Uint8Array> {
+  // Every caller bounds `length` from the image first; this is the last line of defence.
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_PADDED_READ) {
+    throw new Qcow2Error("LIMIT_EXCEEDED", `refusing to read ${length} bytes at offset ${position} in one piece`, {
+      file: source.name,
+      value: length,
+      offset: position,
+    });
+  }
   const bytes =
     position >= source.size ? new Uint8Array(0) : await readSafely(source, position, length);
   if (bytes.length === length) return bytes;
