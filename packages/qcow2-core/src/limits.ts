@@ -31,6 +31,13 @@ export const LIMITS = {
   maxBackingDepth: 64,
   /** LUKS key material per slot: QEMU writes 4000 stripes × ≤ 64 key bytes (256 KB); 16 MiB bounds crafted slots. */
   maxLuksKeyMaterial: 16 * 1024 * 1024,
+  /**
+   * L2 entries one check may examine (active + every snapshot, repeats
+   * included): 512 Mi covers a 32 TiB disk at 64 KiB clusters, or 20
+   * snapshots of 1.6 TiB. A crafted L1 pointing everywhere at one table
+   * stops here instead of scanning for hours.
+   */
+  maxCheckTableEntries: 512 * 1024 * 1024,
   /** L2 tables kept in memory by one open image (each ≤ one cluster, ≤ 2 MiB). */
   l2CacheEntries: 64,
 } as const;

@@ -105,6 +105,20 @@ class Checker {
     };
   }
 
+  private entriesScanned = 0;
+
+  /** Counts one L2 table against the work bound (see LIMITS.maxCheckTableEntries). */
+  private spend(): void {
+    this.entriesScanned += this.cs / this.entrySize;
+    if (this.entriesScanned > LIMITS.maxCheckTableEntries) {
+      throw new Qcow2Error(
+        "LIMIT_EXCEEDED",
+        `check stopped after ${LIMITS.maxCheckTableEntries} L2 entries: the L1 tables point at the same tables over and over`,
+        { field: "l1_size", value: this.info.l1Size },
+      );
+    }
+  }
+
   private problem(p: CheckProblem): void {
     if (p.corruption) this.report.corruptions++;
     if (p.kind === "check-error") this.report.checkErrors++;
@@ -256,6 +270,9 @@ class Checker {
   }
 
   private async checkL2(l2Offset: number, active: boolean): Promise<void> {
+    // A table wholly past end of file reads as zeros: nothing allocated, nothing to check.
+    if (l2Offset >= this.source.size) return;
+    this.spend();
     const table = await readPadded(this.source, l2Offset, this.cs);
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const entries = this.cs / this.entrySize;
@@ -591,6 +608,8 @@ class Checker {
           corruption: true,
         });
       }
+      if (l2Offset >= this.source.size) continue;
+      this.spend();
       const table = await readPadded(this.source, l2Offset, this.cs);
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
       for (let j = 0; j < this.cs / this.entrySize; j++) {

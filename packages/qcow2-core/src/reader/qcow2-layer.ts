@@ -273,8 +273,18 @@ export class Qcow2Layer implements Layer {
 
   async status(offset: number, maxLength: number): Promise<LayerExtent> {
     const cs = this.clusterSize;
-    // One L2 table at most per answer, as QEMU's qcow2_get_host_offset.
     const tableSpan = this.l2Entries * cs;
+    // Stretches without an L2 table are unallocated as a whole: answer them in
+    // one step (qemu-img map merges the per-table answers it gets into the same
+    // extent), so a vast sparse disk maps in time proportional to its L1 table.
+    const firstTable = Math.floor(offset / tableSpan);
+    if (l1EntryOffset(this.l1.entry(firstTable)) === 0n) {
+      let table = firstTable + 1;
+      const end = Math.min(offset + maxLength, this.virtualSize);
+      while (table * tableSpan < end && l1EntryOffset(this.l1.entry(table)) === 0n) table++;
+      return { length: Math.max(1, Math.min(end, table * tableSpan) - offset), data: false, zero: false };
+    }
+    // One L2 table at most per answer otherwise, as QEMU's qcow2_get_host_offset.
     const limit = Math.min(
       offset + maxLength,
       (Math.floor(offset / tableSpan) + 1) * tableSpan,

@@ -1,0 +1,66 @@
+import {
+  Qcow2Image,
+  check,
+  inspect,
+  isQcow2Error,
+  memorySource,
+  readBitmaps,
+  readLuksHeader,
+  readSnapshots,
+  refcountReport,
+} from "@x/qcow2-core";
+import { auditImage } from "../../src/index.js";
+
+/** What one entry point did with a mutant. */
+export type Outcome = "ok" | "typed-error";
+
+/** A mutant that broke the contract: an untyped throw or a time overrun. */
+export interface Failure {
+  entry: string;
+  error: string;
+}
+
+export const ENTRY_POINTS = ["inspect", "snapshots", "bitmaps", "luks", "refcountReport", "check", "audit", "map", "read"] as const;
+
+/** Bounded read of the guest disk: the first and last 64 KiB. */
+async function boundedRead(bytes: Uint8Array): Promise<void> {
+  const image = await Qcow2Image.open(memorySource(bytes, "mutant.qcow2"));
+  await image.read(0, Math.min(image.virtualSize, 64 * 1024));
+  await image.read(Math.max(0, image.virtualSize - 64 * 1024), 64 * 1024);
+}
+
+async function mapAll(bytes: Uint8Array): Promise<void> {
+  const image = await Qcow2Image.open(memorySource(bytes, "mutant.qcow2"));
+  await image.map();
+}
+
+const RUNNERS: Record<(typeof ENTRY_POINTS)[number], (bytes: Uint8Array) => Promise<unknown>> = {
+  inspect: (b) => inspect(memorySource(b, "mutant.qcow2")),
+  snapshots: (b) => readSnapshots(memorySource(b, "mutant.qcow2")),
+  bitmaps: async (b) => readBitmaps(memorySource(b), await inspect(memorySource(b))),
+  luks: async (b) => readLuksHeader(memorySource(b), await inspect(memorySource(b))),
+  refcountReport: (b) => refcountReport(memorySource(b, "mutant.qcow2")),
+  check: (b) => check(memorySource(b, "mutant.qcow2")),
+  audit: (b) => auditImage(memorySource(b, "mutant.qcow2"), { now: new Date("2030-01-01T00:00:00Z") }),
+  map: mapAll,
+  read: boundedRead,
+};
+
+/**
+ * Runs every entry point on one mutant. Each must end in a result or a
+ * `Qcow2Error` within `timeLimitMs`; anything else is returned as a failure.
+ */
+export async function exercise(bytes: Uint8Array, timeLimitMs: number): Promise<Failure[]> {
+  const failures: Failure[] = [];
+  for (const entry of ENTRY_POINTS) {
+    const started = performance.now();
+    try {
+      await RUNNERS[entry](bytes);
+    } catch (e) {
+      if (!isQcow2Error(e)) failures.push({ entry, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) });
+    }
+    const took = performance.now() - started;
+    if (took > timeLimitMs) failures.push({ entry, error: `took ${took.toFixed(0)} ms (limit ${timeLimitMs} ms)` });
+  }
+  return failures;
+}
