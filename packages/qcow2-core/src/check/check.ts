@@ -1,5 +1,5 @@
 import { readBitmaps } from "../bitmaps.js";
-import { isQcow2Error, type Qcow2Error } from "../errors.js";
+import { isQcow2Error, Qcow2Error } from "../errors.js";
 import {
   compressedDescriptor,
   hasZeroFlag,
