@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIXTURES_DIR } from "../../../fixtures/harness/index.js";
@@ -24,7 +24,9 @@ describe("mutation fuzzing (fixed seeds)", () => {
         const m = mutate(image.bytes, seed);
         const failures = await exercise(m.bytes, TIME_LIMIT_MS);
         if (failures.length > 0) {
-          throw new Error(`${image.name} seed ${seed >>> 0} (${m.kind}: ${m.detail}):\n${failures.map((f) => `${f.entry}: ${f.error}`).join("\n")}`);
+          throw new Error(
+            `${image.name} seed ${seed >>> 0} (${m.kind}: ${m.detail}):\n${failures.map((f) => `${f.entry}: ${f.error}`).join("\n")}`,
+          );
         }
         if (i % 50 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed / 2 ** 20);
       }
@@ -42,7 +44,9 @@ describe("regressions", () => {
   });
   for (const file of files) {
     it(`${file} replays without breaking the contract`, async () => {
-      expect(await exercise(new Uint8Array(readFileSync(join(dir, file))), TIME_LIMIT_MS)).toEqual([]);
+      expect(await exercise(new Uint8Array(readFileSync(join(dir, file))), TIME_LIMIT_MS)).toEqual(
+        [],
+      );
     });
   }
 });

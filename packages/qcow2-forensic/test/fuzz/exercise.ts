@@ -1,9 +1,9 @@
 import {
-  Qcow2Image,
   check,
   inspect,
   isQcow2Error,
   memorySource,
+  Qcow2Image,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
@@ -20,7 +20,17 @@ export interface Failure {
   error: string;
 }
 
-export const ENTRY_POINTS = ["inspect", "snapshots", "bitmaps", "luks", "refcountReport", "check", "audit", "map", "read"] as const;
+export const ENTRY_POINTS = [
+  "inspect",
+  "snapshots",
+  "bitmaps",
+  "luks",
+  "refcountReport",
+  "check",
+  "audit",
+  "map",
+  "read",
+] as const;
 
 /** Bounded read of the guest disk: the first and last 64 KiB. */
 async function boundedRead(bytes: Uint8Array): Promise<void> {
@@ -41,7 +51,8 @@ const RUNNERS: Record<(typeof ENTRY_POINTS)[number], (bytes: Uint8Array) => Prom
   luks: async (b) => readLuksHeader(memorySource(b), await inspect(memorySource(b))),
   refcountReport: (b) => refcountReport(memorySource(b, "mutant.qcow2")),
   check: (b) => check(memorySource(b, "mutant.qcow2")),
-  audit: (b) => auditImage(memorySource(b, "mutant.qcow2"), { now: new Date("2030-01-01T00:00:00Z") }),
+  audit: (b) =>
+    auditImage(memorySource(b, "mutant.qcow2"), { now: new Date("2030-01-01T00:00:00Z") }),
   map: mapAll,
   read: boundedRead,
 };
@@ -57,10 +68,15 @@ export async function exercise(bytes: Uint8Array, timeLimitMs: number): Promise<
     try {
       await RUNNERS[entry](bytes);
     } catch (e) {
-      if (!isQcow2Error(e)) failures.push({ entry, error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e) });
+      if (!isQcow2Error(e))
+        failures.push({
+          entry,
+          error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e),
+        });
     }
     const took = performance.now() - started;
-    if (took > timeLimitMs) failures.push({ entry, error: `took ${took.toFixed(0)} ms (limit ${timeLimitMs} ms)` });
+    if (took > timeLimitMs)
+      failures.push({ entry, error: `took ${took.toFixed(0)} ms (limit ${timeLimitMs} ms)` });
   }
   return failures;
 }

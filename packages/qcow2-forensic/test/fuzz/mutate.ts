@@ -17,17 +17,64 @@ export function rng(seed: number): (n: number) => number {
 
 /** Header fields of a v2/v3 header (offset, width), qcow2.txt "Header". */
 const HEADER_FIELDS: Array<[number, 1 | 2 | 4 | 8]> = [
-  [4, 4], [8, 8], [16, 4], [20, 4], [24, 8], [32, 4], [36, 4], [40, 8], [48, 8], [56, 4], [60, 4], [64, 8],
-  [72, 8], [80, 8], [88, 8], [96, 4], [100, 4], [104, 1],
+  [4, 4],
+  [8, 8],
+  [16, 4],
+  [20, 4],
+  [24, 8],
+  [32, 4],
+  [36, 4],
+  [40, 8],
+  [48, 8],
+  [56, 4],
+  [60, 4],
+  [64, 8],
+  [72, 8],
+  [80, 8],
+  [88, 8],
+  [96, 4],
+  [100, 4],
+  [104, 1],
 ];
 
 const BOUNDARY: readonly bigint[] = [
-  0n, 1n, 2n, 7n, 8n, 9n, 16n, 21n, 22n, 63n, 64n, 104n, 112n, 511n, 512n, 4096n, 65535n, 65536n,
-  0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, 1n << 53n, (1n << 53n) + 512n, 1n << 62n, 1n << 63n,
-  (1n << 63n) - 1n, 0xffffffffffffffffn,
+  0n,
+  1n,
+  2n,
+  7n,
+  8n,
+  9n,
+  16n,
+  21n,
+  22n,
+  63n,
+  64n,
+  104n,
+  112n,
+  511n,
+  512n,
+  4096n,
+  65535n,
+  65536n,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  1n << 32n,
+  1n << 53n,
+  (1n << 53n) + 512n,
+  1n << 62n,
+  1n << 63n,
+  (1n << 63n) - 1n,
+  0xffffffffffffffffn,
 ];
 
-export type MutationKind = "bitflip" | "header-field" | "table-entry" | "truncate" | "extend" | "splice";
+export type MutationKind =
+  | "bitflip"
+  | "header-field"
+  | "table-entry"
+  | "truncate"
+  | "extend"
+  | "splice";
 
 export interface Mutant {
   bytes: Uint8Array;
@@ -46,7 +93,14 @@ function setField(view: DataView, offset: number, width: 1 | 2 | 4 | 8, value: b
 /** One mutant of `original` for `seed`. */
 export function mutate(original: Uint8Array, seed: number): Mutant {
   const next = rng(seed);
-  const kinds: MutationKind[] = ["bitflip", "header-field", "table-entry", "truncate", "extend", "splice"];
+  const kinds: MutationKind[] = [
+    "bitflip",
+    "header-field",
+    "table-entry",
+    "truncate",
+    "extend",
+    "splice",
+  ];
   const kind = kinds[next(kinds.length)] as MutationKind;
   const value = () => {
     const v = BOUNDARY[next(BOUNDARY.length)] as bigint;
