@@ -1,0 +1,47 @@
+import { constants } from "node:fs";
+import { createHash } from "node:crypto";
+import { describe, expect, it, vi } from "vitest";
+import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
+
+// Every evidence file is opened read-only: intercept node:fs/promises.open and
+// record the flags of every call the library makes.
+const calls: Array<{ path: string; flags: unknown }> = [];
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs/promises")>();
+  return {
+    ...real,
+    open: (path: string, flags?: unknown, mode?: unknown) => {
+      calls.push({ path: String(path), flags });
+      return real.open(path, flags as number, mode as number);
+    },
+  };
+});
+
+describe("read-only guarantee", () => {
+  it("every open of every fixture, its backing chain and data files, uses O_RDONLY and nothing else", async () => {
+    const { openImage, openFileSource } = await import("../src/node.js");
+    const { check, inspect, readSnapshots } = await import("../src/index.js");
+    const set = loadFixtureSet();
+    for (const entry of qcowEntries(set)) {
+      const path = set.path(entry);
+      const source = await openFileSource(path);
+      const info = await inspect(source);
+      await readSnapshots(source, info);
+      await check(source, info).catch(() => undefined);
+      await source.close();
+      const image = await openImage(path, entry.passphraseFile ? { passphrase: new TextEncoder().encode("x") } : {}).catch(() => null);
+      if (image) {
+        const hash = createHash("sha256");
+        try {
+          for await (const chunk of image.stream()) hash.update(chunk);
+        } catch {
+          // crafted fixtures QEMU cannot read either; the opens are what count
+        }
+        await image.map().catch(() => undefined);
+        await image.close();
+      }
+    }
+    expect(calls.length).toBeGreaterThan(qcowEntries(set).length);
+    expect(calls.filter((c) => c.flags !== constants.O_RDONLY)).toEqual([]);
+  });
+});
