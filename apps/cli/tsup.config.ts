@@ -8,5 +8,11 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
-  banner: { js: "#!/usr/bin/env node" },
+  // One bundled file per entry: resolving a dozen packages at start-up costs
+  // more than a short command's work (process start is in every benchmark).
+  noExternal: [/^@x\//, "commander", "fflate", "fzstd"],
+  splitting: false,
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __qcow2CreateRequire } from 'node:module'; const require = __qcow2CreateRequire(import.meta.url);",
+  },
 });

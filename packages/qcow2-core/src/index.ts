@@ -70,7 +70,7 @@ export {
   qemuEncryptBlock,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
-export { formatQemuMapJson } from "./qemu/map-json.js";
+export { formatQemuMapEntry, formatQemuMapJson } from "./qemu/map-json.js";
 export { type QemuSnapshotInfo, toQemuSnapshotList } from "./qemu/snapshot-json.js";
 export type {
   BackingRequest,

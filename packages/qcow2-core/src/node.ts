@@ -2,7 +2,7 @@
  * Node-only helpers: open evidence files read-only and inflate with
  * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
  */
-import { constants as fsConstants } from "node:fs";
+import { constants as fsConstants, readSync } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { inflateRawSync, constants as zlibConstants } from "node:zlib";
@@ -71,6 +71,28 @@ export async function openFileSource(path: string): Promise<FileSource> {
         filled += bytesRead;
       }
       return filled === want ? buffer : buffer.subarray(0, filled);
+    },
+    readIntoSync(target: Uint8Array, position: number): number {
+      if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
+      const want = Math.max(0, Math.min(target.length, size - position));
+      let filled = 0;
+      while (filled < want) {
+        const n = readSync(handle.fd, target, filled, want - filled, position + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      return filled;
+    },
+    async readInto(target: Uint8Array, position: number): Promise<number> {
+      if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
+      const want = Math.max(0, Math.min(target.length, size - position));
+      let filled = 0;
+      while (filled < want) {
+        const { bytesRead } = await handle.read(target, filled, want - filled, position + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled;
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
 import { createHash } from "node:crypto";
+import { constants } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
 
@@ -29,7 +29,10 @@ describe("read-only guarantee", () => {
       await readSnapshots(source, info);
       await check(source, info).catch(() => undefined);
       await source.close();
-      const image = await openImage(path, entry.passphraseFile ? { passphrase: new TextEncoder().encode("x") } : {}).catch(() => null);
+      const image = await openImage(
+        path,
+        entry.passphraseFile ? { passphrase: new TextEncoder().encode("x") } : {},
+      ).catch(() => null);
       if (image) {
         const hash = createHash("sha256");
         try {

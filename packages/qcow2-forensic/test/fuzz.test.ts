@@ -30,7 +30,9 @@ describe("mutation fuzzing (fixed seeds)", () => {
         }
         if (i % 50 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed / 2 ** 20);
       }
-      console.info(`[fuzz] ${image.name}: ${perImage} mutants, peak heap ${peakHeap.toFixed(0)} MB`);
+      console.info(
+        `[fuzz] ${image.name}: ${perImage} mutants, peak heap ${peakHeap.toFixed(0)} MB`,
+      );
       expect(peakHeap).toBeLessThan(HEAP_LIMIT_MB);
     }, 300_000);
   }

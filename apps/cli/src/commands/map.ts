@@ -1,4 +1,4 @@
-import { formatQemuMapJson, type MapExtent } from "@x/qcow2-core";
+import { formatQemuMapEntry, type MapExtent } from "@x/qcow2-core";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
@@ -11,30 +11,18 @@ function state(e: MapExtent): string {
   return "unallocated";
 }
 
-/** The readable map: one row per extent, sizes and offsets in hex. */
-export function renderMapText(extents: readonly MapExtent[]): string {
-  const rows = [["START", "LENGTH", "DEPTH", "STATE", "HOST OFFSET", "FILE"]];
-  for (const e of extents) {
-    rows.push([
-      hex(e.start),
-      hex(e.length),
-      String(e.depth),
-      state(e),
-      e.offset === undefined ? "-" : hex(e.offset),
-      e.file === undefined ? "" : safe(e.file),
-    ]);
-  }
-  const widths = (rows[0] as string[]).map((_, i) =>
-    Math.max(...rows.map((r) => (r[i] ?? "").length)),
-  );
-  return `${rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n")}\n`;
+/** One row of the readable map: fixed columns, so rows can be written as they come. */
+export function mapTextRow(e: MapExtent): string {
+  const offset = e.offset === undefined ? "-" : hex(e.offset);
+  return `${hex(e.start).padEnd(18)}  ${hex(e.length).padEnd(18)}  ${String(e.depth).padEnd(5)}  ${state(e).padEnd(11)}  ${offset.padEnd(18)}  ${e.file === undefined ? "" : safe(e.file)}`.trimEnd();
+}
+
+export const MAP_TEXT_HEADER = `${"START".padEnd(18)}  ${"LENGTH".padEnd(18)}  ${"DEPTH".padEnd(5)}  ${"STATE".padEnd(11)}  ${"HOST OFFSET".padEnd(18)}  FILE`;
+
+/** Writes `text` honouring back-pressure (the map of a large image is tens of MiB). */
+async function write(io: Io, text: string): Promise<void> {
+  if (!io.stdout.write(text))
+    await new Promise<void>((done) => io.stdout.once("drain", () => done()));
 }
 
 export async function runMap(
@@ -44,8 +32,20 @@ export async function runMap(
 ): Promise<number> {
   const image = await openForReading(path, options);
   try {
-    const extents = await image.map();
-    io.stdout.write(options.json ? formatQemuMapJson(extents) : renderMapText(extents));
+    // Extents are written as they are found, in ~1 MiB batches: constant memory.
+    let buffer = options.json ? "[" : `${MAP_TEXT_HEADER}\n`;
+    let first = true;
+    await image.mapEach((e) => {
+      buffer += options.json
+        ? `${first ? "" : ",\n"}${formatQemuMapEntry(e)}`
+        : `${mapTextRow(e)}\n`;
+      first = false;
+      if (buffer.length <= 1 << 16) return undefined;
+      const text = buffer;
+      buffer = "";
+      return write(io, text);
+    });
+    await write(io, options.json ? `${buffer}]\n` : buffer);
   } finally {
     await image.close();
   }

@@ -17,12 +17,17 @@ const OWNERS: readonly ClusterOwner[] = [
 ];
 const OWNER_CODE = new Map(OWNERS.map((o, i) => [o, i + 1]));
 
-/** What happened when one more reference was counted. */
-export interface IncrementResult {
-  /** The count already sat at the refcount width's maximum (QEMU: "overflow"). */
-  overflow: boolean;
-  /** The previous owner, when a different structure already referenced the cluster. */
-  overlapWith: ClusterOwner | null;
+/** {@link RefcountAccumulator.increment}: the count already sat at the width's maximum (QEMU: "overflow"). */
+export const OVERFLOW = -1;
+
+/** The numeric code of an owner, for {@link RefcountAccumulator.increment}. */
+export function ownerCode(owner: ClusterOwner): number {
+  return OWNER_CODE.get(owner) as number;
+}
+
+/** The owner with numeric code `code`. */
+export function ownerOf(code: number): ClusterOwner {
+  return OWNERS[code - 1] as ClusterOwner;
 }
 
 /**
@@ -53,30 +58,33 @@ export class RefcountAccumulator {
     return Math.max(this.counts.length, 1024) * 2;
   }
 
-  increment(cluster: number, owner: ClusterOwner): IncrementResult {
-    const code = OWNER_CODE.get(owner) as number;
+  /**
+   * Counts one more reference to `cluster` by the structure with owner code
+   * `code` (see {@link ownerCode}). Returns {@link OVERFLOW} when the count
+   * already sits at the width's maximum, the previous owner's code when a
+   * different structure already referenced the cluster (an overlap), else 0.
+   * A number, not an object: this runs once per cluster in use.
+   */
+  increment(cluster: number, code: number): number {
     if (cluster >= this.size) this.size = cluster + 1;
     if (cluster >= this.counts.length && cluster < this.denseLimit()) this.grow(cluster + 1);
-    let count: number;
-    let previous: number;
     if (cluster < this.counts.length) {
-      count = this.counts[cluster] as number;
-      previous = this.owners[cluster] as number;
-    } else {
-      const entry = this.sparse.get(cluster);
-      count = entry?.count ?? 0;
-      previous = entry?.owner ?? 0;
-    }
-    if (count >= this.max) return { overflow: true, overlapWith: null };
-    const overlapWith =
-      previous !== 0 && previous !== code ? (OWNERS[previous - 1] as ClusterOwner) : null;
-    if (cluster < this.counts.length) {
+      const count = this.counts[cluster] as number;
+      if (count >= this.max) return OVERFLOW;
+      const previous = this.owners[cluster] as number;
       this.counts[cluster] = count + 1;
-      if (previous === 0) this.owners[cluster] = code;
-    } else {
-      this.sparse.set(cluster, { count: count + 1, owner: previous === 0 ? code : previous });
+      if (previous === 0) {
+        this.owners[cluster] = code;
+        return 0;
+      }
+      return previous === code ? 0 : previous;
     }
-    return { overflow: false, overlapWith };
+    const entry = this.sparse.get(cluster);
+    const count = entry?.count ?? 0;
+    const previous = entry?.owner ?? 0;
+    if (count >= this.max) return OVERFLOW;
+    this.sparse.set(cluster, { count: count + 1, owner: previous === 0 ? code : previous });
+    return previous === 0 || previous === code ? 0 : previous;
   }
 
   count(cluster: number): number {

@@ -21,7 +21,7 @@ import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import { readSnapshots, type SnapshotTable } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
-import { RefcountAccumulator } from "./accumulator.js";
+import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
 import { assertCheckable } from "./open-checks.js";
 import {
   type CheckProblem,
@@ -32,6 +32,29 @@ import {
 } from "./types.js";
 
 const hex = (n: number) => n.toString(16);
+/** A synchronous read with the same typed-error guarantee as the async ones. */
+function readSyncSafely(
+  source: ByteSource,
+  read: (t: Uint8Array, p: number) => number,
+  target: Uint8Array,
+  position: number,
+): number {
+  if (position >= source.size) return 0;
+  try {
+    return read(target, position);
+  } catch (cause) {
+    if (isQcow2Error(cause)) throw cause;
+    throw new Qcow2Error(
+      "IO",
+      `read at offset ${position} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        file: source.name,
+        offset: position,
+        cause,
+      },
+    );
+  }
+}
 /** A 64-bit entry as QEMU prints it with PRIx64. */
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
@@ -72,7 +95,6 @@ class Checker {
   private readonly refs: RefcountAccumulator;
   private readonly report: CheckReport;
   private refTable: DataView = new DataView(new ArrayBuffer(0));
-  private readonly blockCache = new Map<number, Uint8Array | null>();
 
   constructor(
     private readonly source: ByteSource,
@@ -103,6 +125,34 @@ class Checker {
       leakedClusters: [],
       orphanedClusters: [],
     };
+  }
+
+  /**
+   * The L2 tables at `offsets`, in order. A source with synchronous reads
+   * (a local file) is read straight into one reused buffer; otherwise up to
+   * 16 reads are kept in flight: the check is bound by read latency.
+   * Yielded buffers are only valid until the next one.
+   */
+  private async *tables(offsets: readonly number[]): AsyncGenerator<Uint8Array> {
+    const sync = this.source.readIntoSync?.bind(this.source);
+    if (sync !== undefined) {
+      const buffer = new Uint8Array(this.cs);
+      for (const offset of offsets) {
+        const n = readSyncSafely(this.source, sync, buffer, offset);
+        if (n < buffer.length) buffer.fill(0, n);
+        yield buffer;
+      }
+      return;
+    }
+    const inFlight: Array<Promise<Uint8Array>> = [];
+    let next = 0;
+    const start = () => inFlight.push(readPadded(this.source, offsets[next++] as number, this.cs));
+    while (next < offsets.length && inFlight.length < 16) start();
+    while (inFlight.length > 0) {
+      const bytes = await (inFlight.shift() as Promise<Uint8Array>);
+      if (next < offsets.length) start();
+      yield bytes;
+    }
   }
 
   private entriesScanned = 0;
@@ -143,9 +193,11 @@ class Checker {
     }
     const first = Math.floor(offset / this.cs);
     const last = Math.floor((offset + size - 1) / this.cs);
+    const code = ownerCode(owner);
     for (let k = first; k <= last; k++) {
-      const r = this.refs.increment(k, owner);
-      if (r.overflow) {
+      const r = this.refs.increment(k, code);
+      if (r === 0) continue;
+      if (r === OVERFLOW) {
         this.problem({
           kind: "refcount-overflow",
           message: `ERROR: overflow cluster offset=0x${hex(k * this.cs)}`,
@@ -156,16 +208,15 @@ class Checker {
         });
         continue;
       }
-      if (r.overlapWith !== null) {
-        this.problem({
-          kind: "overlap",
-          message: `cluster ${k} (host offset 0x${hex(k * this.cs)}) is used by both ${r.overlapWith} and ${owner}`,
-          hostOffset: k * this.cs,
-          cluster: k,
-          owners: [r.overlapWith, owner],
-          corruption: false,
-        });
-      }
+      const previous = ownerOf(r);
+      this.problem({
+        kind: "overlap",
+        message: `cluster ${k} (host offset 0x${hex(k * this.cs)}) is used by both ${previous} and ${owner}`,
+        hostOffset: k * this.cs,
+        cluster: k,
+        owners: [previous, owner],
+        corruption: false,
+      });
     }
   }
 
@@ -241,6 +292,7 @@ class Checker {
     this.inc(offset, size * 8, owner);
     const l1 = await readPadded(this.source, offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
+    const toScan: number[] = [];
     for (let i = 0; i < size; i++) {
       const hi = view.getUint32(i * 8);
       const lo = view.getUint32(i * 8 + 4);
@@ -265,15 +317,18 @@ class Checker {
           corruption: true,
         });
       }
-      await this.checkL2(l2Offset, active);
+      // A table wholly past end of file reads as zeros: nothing allocated, nothing to check.
+      if (l2Offset < this.source.size) toScan.push(l2Offset);
+    }
+    let i = 0;
+    for await (const table of this.tables(toScan)) {
+      const l2Offset = toScan[i++] as number;
+      this.spend();
+      this.checkL2(l2Offset, table, active);
     }
   }
 
-  private async checkL2(l2Offset: number, active: boolean): Promise<void> {
-    // A table wholly past end of file reads as zeros: nothing allocated, nothing to check.
-    if (l2Offset >= this.source.size) return;
-    this.spend();
-    const table = await readPadded(this.source, l2Offset, this.cs);
+  private checkL2(l2Offset: number, table: Uint8Array, active: boolean): void {
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const entries = this.cs / this.entrySize;
     let nextContiguous = 0;
@@ -393,7 +448,10 @@ class Checker {
       const tableOffset = Number(bm.bitmapTableOffset);
       this.inc(tableOffset, bm.bitmapTableSize * 8, "bitmap-table");
       // Entries past end of file read as zeros (no cluster): only what exists is read.
-      const entries = Math.max(0, Math.min(bm.bitmapTableSize, Math.floor((this.source.size - tableOffset) / 8)));
+      const entries = Math.max(
+        0,
+        Math.min(bm.bitmapTableSize, Math.floor((this.source.size - tableOffset) / 8)),
+      );
       const table = await readPadded(this.source, tableOffset, entries * 8);
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
       for (let i = 0; i < entries; i++) {
@@ -489,35 +547,60 @@ class Checker {
     }
   }
 
+  /** Refcount blocks by refcount-table index; `0` none (all zero), `null` misaligned (QEMU: EIO). */
+  private readonly blocks = new Map<number, Uint8Array | 0 | null>();
+
+  private get perBlock(): number {
+    return (this.cs * 8) / this.info.refcountBits;
+  }
+
+  /**
+   * Refcount block `t`. Blocks covering the file are cached for the whole
+   * check (their total size is the file's size × refcount_bits / 8 / cluster
+   * size — small); others are read each time.
+   */
+  private async block(t: number): Promise<Uint8Array | 0 | null> {
+    const cached = this.blocks.get(t);
+    if (cached !== undefined) return cached;
+    let block: Uint8Array | 0 | null = 0;
+    if (t < this.refTableEntries) {
+      const offset = refTableOffset(
+        this.refTable.getUint32(t * 8),
+        this.refTable.getUint32(t * 8 + 4),
+      );
+      if (offset !== 0)
+        block = offset % this.cs !== 0 ? null : await readPadded(this.source, offset, this.cs);
+    }
+    if (t * this.perBlock < this.fileClusters + this.perBlock) this.blocks.set(t, block);
+    return block;
+  }
+
   /**
    * The stored refcount of host cluster `k` (QEMU's qcow2_get_refcount), or
-   * `null` when the refcount block is misaligned (QEMU: EIO).
+   * `null` when its refcount block is misaligned (QEMU: EIO).
    */
   private async stored(k: number): Promise<number | null> {
-    const perBlock = (this.cs * 8) / this.info.refcountBits;
-    const t = Math.floor(k / perBlock);
-    if (t >= this.refTableEntries) return 0;
-    const offset = refTableOffset(
-      this.refTable.getUint32(t * 8),
-      this.refTable.getUint32(t * 8 + 4),
-    );
-    if (offset === 0) return 0;
-    if (offset % this.cs !== 0) return null;
-    let block = this.blockCache.get(offset);
-    if (block === undefined) {
-      if (this.blockCache.size > 256) this.blockCache.clear();
-      block = await readPadded(this.source, offset, this.cs);
-      this.blockCache.set(offset, block);
-    }
-    return block === null ? null : refcountAt(block, k - t * perBlock, this.info.refcountOrder);
+    const t = Math.floor(k / this.perBlock);
+    const block = this.blocks.get(t) ?? (await this.block(t));
+    if (block === 0 || block === null) return block === 0 ? 0 : null;
+    return refcountAt(block, k - t * this.perBlock, this.info.refcountOrder);
+  }
+
+  /** {@link stored} without waiting, when the block is cached; `undefined` when it is not. */
+  private storedSync(k: number): number | null | undefined {
+    const t = Math.floor(k / this.perBlock);
+    const block = this.blocks.get(t);
+    if (block === undefined) return undefined;
+    if (block === 0 || block === null) return block === 0 ? 0 : null;
+    return refcountAt(block, k - t * this.perBlock, this.info.refcountOrder);
   }
 
   /** QEMU's compare_refcounts: stored vs computed for every cluster. */
   private async compareRefcounts(): Promise<void> {
-    const perBlock = (this.cs * 8) / this.info.refcountBits;
+    const perBlock = this.perBlock;
+    const order = this.info.refcountOrder;
     let highest = 0;
-    const visit = async (i: number) => {
-      const stored = await this.stored(i);
+    const visit = (i: number, stored: number | null) => {
       const computed = this.refs.count(i);
       if (stored === null) {
         this.problem({
@@ -559,16 +642,24 @@ class Checker {
           this.report.leakedClusters.push(i);
       }
     };
+    // Block by block: one read per refcount block, then a tight loop over its entries.
     const dense = Math.min(this.refs.size, this.refs.denseSize);
-    for (let i = 0; i < dense; i++) await visit(i);
+    for (let t = 0; t * perBlock < dense; t++) {
+      const block = await this.block(t);
+      const end = Math.min(dense, (t + 1) * perBlock);
+      for (let i = t * perBlock; i < end; i++) {
+        visit(
+          i,
+          block === 0 ? 0 : block === null ? null : refcountAt(block, i - t * perBlock, order),
+        );
+      }
+    }
     if (this.refs.size > dense) {
       // Past the dense range only clusters with a reference or a stored refcount can differ.
       const candidates = new Set(this.refs.sparseClusters());
       for (let t = Math.floor(dense / perBlock); t < this.refTableEntries; t++) {
-        if (
-          refTableOffset(this.refTable.getUint32(t * 8), this.refTable.getUint32(t * 8 + 4)) === 0
-        )
-          continue;
+        const block = await this.block(t);
+        if (block === 0) continue;
         for (
           let i = Math.max(dense, t * perBlock);
           i < Math.min(this.refs.size, (t + 1) * perBlock);
@@ -577,7 +668,7 @@ class Checker {
           if ((await this.stored(i)) !== 0) candidates.add(i);
         }
       }
-      for (const i of [...candidates].sort((a, b) => a - b)) await visit(i);
+      for (const i of [...candidates].sort((a, b) => a - b)) visit(i, await this.stored(i));
     }
     this.report.imageEndOffset = (highest + 1) * this.cs;
   }
@@ -593,12 +684,14 @@ class Checker {
     if (info.l1Size === 0) return;
     const l1 = await readPadded(this.source, info.l1TableOffset, info.l1Size * 8);
     const l1View = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
+    const toScan: number[] = [];
     for (let i = 0; i < info.l1Size; i++) {
       const hi = l1View.getUint32(i * 8);
       const lo = l1View.getUint32(i * 8 + 4);
       const l2Offset = offsetField(hi, lo);
       if (l2Offset === 0) continue;
-      const l2Ref = await this.stored(Math.floor(l2Offset / this.cs));
+      const k = Math.floor(l2Offset / this.cs);
+      const l2Ref = this.storedSync(k) ?? (await this.stored(k));
       if (l2Ref === null) continue;
       if ((l2Ref === 1) !== isCopied(hi)) {
         this.problem({
@@ -608,9 +701,12 @@ class Checker {
           corruption: true,
         });
       }
-      if (l2Offset >= this.source.size) continue;
+      if (l2Offset < this.source.size) toScan.push(l2Offset);
+    }
+    let t = 0;
+    for await (const table of this.tables(toScan)) {
+      const l2Offset = toScan[t++] as number;
       this.spend();
-      const table = await readPadded(this.source, l2Offset, this.cs);
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
       for (let j = 0; j < this.cs / this.entrySize; j++) {
         const at = j * this.entrySize;
@@ -621,7 +717,8 @@ class Checker {
         const allocated =
           offset !== 0 || (this.dataFile && isCopied(eh) && (this.extendedL2 || !hasZeroFlag(el)));
         if (!allocated) continue;
-        const refcount = this.dataFile ? 1 : await this.stored(Math.floor(offset / this.cs));
+        const k = Math.floor(offset / this.cs);
+        const refcount = this.dataFile ? 1 : (this.storedSync(k) ?? (await this.stored(k)));
         if (refcount === null) continue;
         if ((refcount === 1) !== isCopied(eh)) {
           this.problem({

@@ -5,9 +5,10 @@ import type { MapExtent } from "../reader/map.js";
  * (QEMU 7.x: one object per line, `offset` only when valid).
  */
 export function formatQemuMapJson(extents: readonly MapExtent[]): string {
-  const lines = extents.map(
-    (e) =>
-      `{ "start": ${e.start}, "length": ${e.length}, "depth": ${e.depth}, "present": ${e.present}, "zero": ${e.zero}, "data": ${e.data}${e.offset === undefined ? "" : `, "offset": ${e.offset}`}}`,
-  );
-  return `[${lines.join(",\n")}]\n`;
+  return `[${extents.map(formatQemuMapEntry).join(",\n")}]\n`;
+}
+
+/** One extent as qemu-img prints it inside its JSON array. */
+export function formatQemuMapEntry(e: MapExtent): string {
+  return `{ "start": ${e.start}, "length": ${e.length}, "depth": ${e.depth}, "present": ${e.present}, "zero": ${e.zero}, "data": ${e.data}${e.offset === undefined ? "" : `, "offset": ${e.offset}`}}`;
 }

@@ -13,6 +13,8 @@ export interface Layer {
    * alone; the answer covers `length` bytes (≥ 1, ≤ maxLength).
    */
   status(offset: number, maxLength: number): Promise<LayerExtent>;
+  /** {@link status} without waiting, when no read is needed; `undefined` otherwise. */
+  statusSync?(offset: number, maxLength: number): LayerExtent | undefined;
   /**
    * Writes this layer's bytes for `[offset, offset + out.length)` into `out`
    * (zero-filled on entry) and returns the guest ranges it does not allocate,

@@ -65,12 +65,20 @@ export function assertReadable(info: Qcow2Info, options: { decrypting?: boolean 
   if (info.version === 1) return;
   // QEMU refuses to open these headers at all (block/qcow2.c qcow2_do_open).
   const overrun = info.problems.find((p) => p.field === "header extension length");
-  if (overrun) throw new Qcow2Error("INVALID_STRUCTURE", overrun.message, { field: overrun.field, value: overrun.value });
-  if (info.backingFile !== null && info.backingFile.size > LIMITS.maxBackingFileName) {
-    throw new Qcow2Error("INVALID_STRUCTURE", `backing file name too long (${info.backingFile.size} bytes)`, {
-      field: "backing_file_size",
-      value: info.backingFile.size,
+  if (overrun)
+    throw new Qcow2Error("INVALID_STRUCTURE", overrun.message, {
+      field: overrun.field,
+      value: overrun.value,
     });
+  if (info.backingFile !== null && info.backingFile.size > LIMITS.maxBackingFileName) {
+    throw new Qcow2Error(
+      "INVALID_STRUCTURE",
+      `backing file name too long (${info.backingFile.size} bytes)`,
+      {
+        field: "backing_file_size",
+        value: info.backingFile.size,
+      },
+    );
   }
   if (info.version === 3 && info.headerLength < 104) {
     throw new Qcow2Error(

@@ -15,6 +15,16 @@ export interface ByteSource {
    * source. Never throws for a range past the end: it returns what exists.
    */
   read(position: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional zero-copy read: fills `target` from `position` and returns the
+   * bytes read (fewer only at end of source).
+   */
+  readInto?(target: Uint8Array, position: number): Promise<number>;
+  /**
+   * Optional synchronous read for hot metadata loops (local files in the page
+   * cache answer faster without a promise per read).
+   */
+  readIntoSync?(target: Uint8Array, position: number): number;
   /** Releases the underlying handle; further reads fail. */
   close?(): Promise<void>;
 }
@@ -97,11 +107,15 @@ export async function readPadded(
 ): Promise<Uint8Array> {
   // Every caller bounds `length` from the image first; this is the last line of defence.
   if (!Number.isSafeInteger(length) || length < 0 || length > MAX_PADDED_READ) {
-    throw new Qcow2Error("LIMIT_EXCEEDED", `refusing to read ${length} bytes at offset ${position} in one piece`, {
-      file: source.name,
-      value: length,
-      offset: position,
-    });
+    throw new Qcow2Error(
+      "LIMIT_EXCEEDED",
+      `refusing to read ${length} bytes at offset ${position} in one piece`,
+      {
+        file: source.name,
+        value: length,
+        offset: position,
+      },
+    );
   }
   const bytes =
     position >= source.size ? new Uint8Array(0) : await readSafely(source, position, length);
@@ -109,4 +123,43 @@ export async function readPadded(
   const out = new Uint8Array(length);
   out.set(bytes.subarray(0, length));
   return out;
+}
+
+/**
+ * Fills `target` with the bytes at `position`, zero-filling past end of file
+ * (as {@link readPadded}) — straight into the caller's buffer when the source
+ * supports it, so the hot read path copies nothing.
+ */
+export async function readIntoPadded(
+  source: ByteSource,
+  target: Uint8Array,
+  position: number,
+): Promise<void> {
+  let n = 0;
+  if (position < source.size) {
+    if (source.readInto) {
+      try {
+        n = await source.readInto(
+          target.subarray(0, Math.min(target.length, source.size - position)),
+          position,
+        );
+      } catch (cause) {
+        if (cause instanceof Qcow2Error) throw cause;
+        throw new Qcow2Error(
+          "IO",
+          `read of ${target.length} bytes at offset ${position} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          {
+            file: source.name,
+            offset: position,
+            cause,
+          },
+        );
+      }
+    } else {
+      const bytes = await readPadded(source, position, target.length);
+      target.set(bytes);
+      return;
+    }
+  }
+  if (n < target.length) target.fill(0, n);
 }

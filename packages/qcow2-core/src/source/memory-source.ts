@@ -17,5 +17,11 @@ export function memorySource(bytes: Uint8Array, name = "memory"): ByteSource {
       const end = Math.min(bytes.length, start + Math.max(0, length));
       return bytes.subarray(start, end);
     },
+    async readInto(target: Uint8Array, position: number): Promise<number> {
+      const start = Math.min(Math.max(0, position), bytes.length);
+      const part = bytes.subarray(start, Math.min(bytes.length, start + target.length));
+      target.set(part);
+      return part.length;
+    },
   };
 }
