@@ -143,6 +143,25 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
   });
 }
 
+// What the CLI runs: every built file of the app and the workspace packages. Others may rebuild
+// while the bench runs; comparing this at the start and the end tells.
+function buildFingerprint() {
+  const dirs = [path.join(REPO, "apps/cli/dist")];
+  const pk = path.join(REPO, "packages");
+  if (fs.existsSync(pk)) for (const d of fs.readdirSync(pk)) dirs.push(path.join(pk, d, "dist"));
+  const parts = [];
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d, { recursive: true }).sort()) {
+      const st = fs.statSync(path.join(d, f));
+      if (st.isFile())
+        parts.push(`${path.relative(REPO, path.join(d, f))}:${st.size}:${st.mtimeMs}`);
+    }
+  }
+  return parts.join("\n");
+}
+const BUILD_AT_START = buildFingerprint();
+
 const t0 = process.hrtime.bigint();
 const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
 const log = (s) => console.log(`[${elapsed().toFixed(0).padStart(4)} s] ${s}`);
@@ -464,7 +483,9 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function summarize(samples) {
+function summarize(all) {
+  const good = all.filter((s) => s.ok !== false);
+  const samples = good.length ? good : all;
   const walls = samples.map((s) => s.wall);
   const rss = samples.map((s) => s.rssKiB).filter((x) => x != null);
   return {
@@ -474,28 +495,36 @@ function summarize(samples) {
     max: Math.max(...walls),
     rssKiB: rss.length ? Math.max(...rss) : null,
     codes: [...new Set(samples.map((s) => s.code))],
+    failed: all.length - good.length,
   };
 }
 
 const failures = [];
 function expectCode(label, res, okCodes) {
-  if (!okCodes.includes(res.code)) {
-    const tail = res.stderr.trim().split("\n").slice(-20).join("\n");
-    failures.push({ label, code: res.code, tail });
-    console.error(`  ! ${label} exited ${res.code}:\n${tail.replace(/^/gm, "    ")}`);
+  if (okCodes.includes(res.code)) return true;
+  const tail = res.stderr.trim().split("\n").slice(-20).join("\n");
+  failures.push({ label, code: res.code, tail });
+  console.error(`  ! ${label} exited ${res.code}:\n${tail.replace(/^/gm, "    ")}`);
+  return false;
+}
+
+// A run that exits with an unexpected code (e.g. dist/ being rebuilt by someone else at that
+// moment) is recorded, left out of the figures, and tried once more after a pause.
+function attempt(label, s, capture) {
+  for (let tries = 0; ; tries++) {
+    s.before?.();
+    const res = runOnce(s.argv, { capture });
+    const ok = expectCode(label, res, s.ok ?? [0]);
+    s.after?.(res, capture);
+    if (ok || tries === 1) return { ...res, ok };
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
   }
 }
 
 // A side: { argv, shown, capture?, before?(), after?(res), ok: exit codes }.
 // Warm-up both (untimed), then alternate A, B, A, B… for the timed runs.
 function comparePair(label, ours, ref) {
-  const side = (s, capture) => {
-    s.before?.();
-    const res = runOnce(s.argv, { capture });
-    expectCode(`${label} ${s === ours ? "ours" : "reference"}`, res, s.ok ?? [0]);
-    s.after?.(res, capture);
-    return res;
-  };
+  const side = (s, capture) => attempt(`${label} ${s === ours ? "ours" : "reference"}`, s, capture);
   const wOurs = side(ours, ours.capture);
   const wRef = side(ref, ref.capture);
   const runs = wOurs.wall + wRef.wall < 1 ? RUNS_FAST : RUNS;
@@ -515,19 +544,10 @@ function comparePair(label, ours, ref) {
 }
 
 function measureAlone(label, s) {
-  s.before?.();
-  const warm = runOnce(s.argv);
-  s.after?.(warm);
-  expectCode(label, warm, s.ok ?? [0]);
+  const warm = attempt(label, s, null);
   const runs = warm.wall < 1 ? RUNS_FAST : RUNS;
   const xs = [];
-  for (let i = 0; i < runs; i++) {
-    s.before?.();
-    const r = runOnce(s.argv);
-    s.after?.(r);
-    expectCode(label, r, s.ok ?? [0]);
-    xs.push(r);
-  }
+  for (let i = 0; i < runs; i++) xs.push(attempt(label, s, null));
   const res = { label, ours: summarize(xs), warm };
   log(`${label}: ${fmtS(res.ours.median)} (${fmtMB(res.ours.rssKiB)})`);
   return res;
@@ -910,6 +930,10 @@ function gitState() {
 }
 
 const total = elapsed();
+const rebuiltDuring = buildFingerprint() !== BUILD_AT_START;
+if (rebuiltDuring) {
+  console.error("bench: WARNING: the CLI or a package was rebuilt while the bench ran");
+}
 const md = [];
 md.push("# qcow2-forensic performance bench", "");
 md.push(
@@ -932,6 +956,12 @@ md.push(
     [
       ["date", new Date().toISOString()],
       ["measured code", gitState()],
+      [
+        "build during the run",
+        rebuiltDuring
+          ? "**rebuilt while the bench ran** (dist/ changed): figures may mix two builds"
+          : "unchanged from start to end",
+      ],
       ["CPU", cpuModel()],
       ["cores", String(os.cpus().length)],
       ["RAM", `${(os.totalmem() / GiB).toFixed(1)} GiB`],
@@ -1174,6 +1204,10 @@ if (notes.length) {
 }
 if (failures.length) {
   md.push("## Command failures", "");
+  md.push(
+    "Runs that exited with an unexpected code are left out of the figures; each was tried once more after 3 s.",
+    "",
+  );
   for (const f of failures) {
     md.push(
       `- ${f.label} exited ${f.code}:`,

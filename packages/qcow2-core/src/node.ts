@@ -5,7 +5,7 @@
 import { constants as fsConstants, readSync } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { inflateRawSync, constants as zlibConstants } from "node:zlib";
+import { inflateRaw, inflateRawSync, constants as zlibConstants } from "node:zlib";
 import type { SectorCipher } from "./crypto/cipher.js";
 import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
@@ -110,8 +110,38 @@ function describeOpenError(path: string, cause: unknown): string {
   return `cannot open ${path}: ${cause instanceof Error ? cause.message : String(cause)}`;
 }
 
-/** Raw inflate through `node:zlib` (native, faster than the browser-safe default). */
+/** Raw inflate through `node:zlib` (native; the async form runs on libuv's thread pool, in parallel). */
 export const zlibDecompressor: Decompressor = {
+  inflateRawAsync(input: Uint8Array, outputSize: number): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      inflateRaw(
+        input,
+        { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: outputSize },
+        (error, out) => {
+          if (error) {
+            // More output than one cluster: QEMU keeps the first cluster's worth.
+            if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+              try {
+                resolve(fflateDecompressor.inflateRaw(input, outputSize));
+              } catch (e) {
+                reject(e);
+              }
+              return;
+            }
+            reject(error);
+            return;
+          }
+          if (out.length !== outputSize) {
+            reject(
+              new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`),
+            );
+            return;
+          }
+          resolve(new Uint8Array(out.buffer, out.byteOffset, out.length));
+        },
+      );
+    });
+  },
   inflateRaw(input: Uint8Array, outputSize: number): Uint8Array {
     let out: Buffer;
     try {

@@ -10,11 +10,15 @@ import { zstdFrameLength } from "../format/zstd-frame.js";
  */
 export interface Decompressor {
   inflateRaw(input: Uint8Array, outputSize: number): Uint8Array;
+  /** Optional off-thread variant; used when present so clusters decompress in parallel. */
+  inflateRawAsync?(input: Uint8Array, outputSize: number): Promise<Uint8Array>;
 }
 
 /** Decodes a zstd-compressed cluster (compression_type 1). */
 export interface ZstdDecompressor {
   decompress(input: Uint8Array, outputSize: number): Uint8Array;
+  /** Optional asynchronous variant (e.g. a WebAssembly decoder that loads lazily). */
+  decompressAsync?(input: Uint8Array, outputSize: number): Promise<Uint8Array>;
 }
 
 /** Browser-safe pure-JS inflate (fflate); the Node entry swaps in `node:zlib`. */

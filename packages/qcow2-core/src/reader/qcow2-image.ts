@@ -17,6 +17,7 @@ import { assertReadable } from "./open-checks.js";
 import { Qcow1Layer } from "./qcow1-layer.js";
 import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
 import { RawLayer } from "./raw-layer.js";
+import { zstdDecompressor } from "./zstd-wasm.js";
 
 /** Options for {@link Qcow2Image.open}. */
 export interface OpenImageOptions {
@@ -256,7 +257,7 @@ async function openLayer(
     snapshot,
     dataSource,
     deflate,
-    zstd: options.zstd ?? fzstdDecompressor,
+    zstd: options.zstd ?? zstdDecompressor,
     cipher,
     ...(options.l2CacheEntries === undefined ? {} : { l2CacheEntries: options.l2CacheEntries }),
   });

@@ -36,6 +36,9 @@ interface TableRuns {
   host: Float64Array;
 }
 
+/** Compressed clusters decompressing at once within one read. */
+const MAX_PARALLEL_DECOMPRESS = 32;
+
 /** Longest host-contiguous run read in one I/O. */
 const MAX_RUN = 16 * 1024 * 1024;
 
@@ -330,6 +333,7 @@ export class Qcow2Layer implements Layer {
    */
   private async readOwnStandard(out: Uint8Array, offset: number): Promise<GuestRange[]> {
     const holes: GuestRange[] = [];
+    const pending: Array<Promise<void>> = [];
     const cs = this.clusterSize;
     const end = offset + out.length;
     const tableSpan = this.l2Entries * cs;
@@ -365,8 +369,17 @@ export class Qcow2Layer implements Layer {
         const hi = view.getUint32(at);
         const lo = view.getUint32(at + 4);
         if (isCompressed(hi)) {
-          const data = await this.decompressCluster(clusterIndex);
-          out.set(data.subarray(inCluster, inCluster + n), pos - offset);
+          const at0 = pos - offset;
+          const from = inCluster;
+          const len = n;
+          const done = this.decompressCluster(clusterIndex).then((data) =>
+            out.set(data.subarray(from, from + len), at0),
+          );
+          // Observed now so that a failure while the loop awaits other I/O is not an unhandled
+          // rejection; Promise.all below still rethrows it.
+          done.catch(() => {});
+          pending.push(done);
+          if (pending.length >= MAX_PARALLEL_DECOMPRESS) await Promise.all(pending.splice(0));
         } else {
           const host = offsetField(hi, lo);
           if (hasZeroFlag(lo)) {
@@ -396,6 +409,7 @@ export class Qcow2Layer implements Layer {
       }
     }
     await flush();
+    await Promise.all(pending);
     return holes;
   }
 
@@ -629,10 +643,19 @@ export class Qcow2Layer implements Layer {
     const input = await readPadded(this.source, d.hostOffset, d.compressedLength);
     let data: Uint8Array;
     try {
-      data =
-        this.info.compressionType === 1
-          ? this.options.zstd.decompress(input, this.clusterSize)
-          : this.options.deflate.inflateRaw(input, this.clusterSize);
+      // The asynchronous codecs run off the main thread (libuv's pool for zlib),
+      // so the compressed clusters of one read decompress in parallel.
+      if (this.info.compressionType === 1) {
+        const z = this.options.zstd;
+        data = z.decompressAsync
+          ? await z.decompressAsync(input, this.clusterSize)
+          : z.decompress(input, this.clusterSize);
+      } else {
+        const z = this.options.deflate;
+        data = z.inflateRawAsync
+          ? await z.inflateRawAsync(input, this.clusterSize)
+          : z.inflateRaw(input, this.clusterSize);
+      }
     } catch (cause) {
       throw new Qcow2Error(
         "DECOMPRESSION_FAILED",
