@@ -10,7 +10,9 @@
 // and GNU time at /usr/bin/time for peak RSS (wall time only without it).
 
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { builtinModules } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +28,8 @@ const ALL_IMAGES = ["alloc-1g", "zlib-1g", "zstd-1g", "sparse-8g", "meta-4m", "s
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, "..");
-const CLI = path.join(REPO, "apps/cli/dist/cli.js");
+const CLI_DIST = path.join(REPO, "apps/cli/dist");
+const CLI_BUILT = path.join(CLI_DIST, "cli.js");
 const CLI_SHOWN = "node apps/cli/dist/cli.js";
 const NODE = process.execPath;
 const GNU_TIME = "/usr/bin/time";
@@ -118,8 +121,8 @@ if (!which("qemu-img") || !which("qemu-io")) {
   );
   process.exit(0);
 }
-if (!fs.existsSync(CLI)) {
-  console.error(`bench: ${CLI} is missing: build first (npx --yes pnpm@10.34.8 build)`);
+if (!fs.existsSync(CLI_BUILT)) {
+  console.error(`bench: ${CLI_BUILT} is missing: build first (npx --yes pnpm@10.34.8 build)`);
   process.exit(1);
 }
 const HAVE_TIME = fs.existsSync(GNU_TIME);
@@ -161,6 +164,54 @@ function buildFingerprint() {
   return parts.join("\n");
 }
 const BUILD_AT_START = buildFingerprint();
+
+// The CLI is bundled into self-contained files (node built-ins aside): run a copy of dist/ taken
+// now, so that a rebuild of the working tree while the bench runs cannot change or break what
+// is measured. Falls back to the built files in place when a bundle imports a package.
+function bareImports(code) {
+  const builtins = new Set(builtinModules);
+  const found = new Set();
+  const patterns = [
+    /^\s*import\s[^;]*?\sfrom\s*["']([^"']+)["']/gm,
+    /^\s*import\s*["']([^"']+)["']/gm,
+    /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+    /\brequire\(\s*["']([^"']+)["']\s*\)/g,
+  ];
+  for (const re of patterns) {
+    for (const m of code.matchAll(re)) {
+      const spec = m[1];
+      if (/^(\.|\/|node:|data:|file:)/.test(spec) || builtins.has(spec)) continue;
+      found.add(spec);
+    }
+  }
+  return [...found];
+}
+
+function snapshotCli() {
+  for (let tries = 0; tries < 5; tries++) {
+    const before = buildFingerprint();
+    const dir = path.join(WORK, `cli-${tries}`);
+    fs.mkdirSync(dir);
+    const files = fs.existsSync(CLI_DIST)
+      ? fs.readdirSync(CLI_DIST).filter((f) => /\.(m|c)?js$/.test(f))
+      : [];
+    for (const f of files) fs.copyFileSync(path.join(CLI_DIST, f), path.join(dir, f));
+    if (files.includes("cli.js") && buildFingerprint() === before) {
+      const bare = files.flatMap((f) => bareImports(fs.readFileSync(path.join(dir, f), "utf8")));
+      const sha = createHash("sha256")
+        .update(fs.readFileSync(path.join(dir, "cli.js")))
+        .digest("hex")
+        .slice(0, 12);
+      if (bare.length) return { cli: CLI_BUILT, snapshot: false, bare, sha };
+      return { cli: path.join(dir, "cli.js"), snapshot: true, files, sha };
+    }
+    // dist/ was being rebuilt while we copied: wait and copy again.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+  }
+  return { cli: CLI_BUILT, snapshot: false, bare: [], sha: "unknown" };
+}
+const CLI_RUN = snapshotCli();
+const CLI = CLI_RUN.cli;
 
 const t0 = process.hrtime.bigint();
 const elapsed = () => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -457,6 +508,7 @@ function runOnce(argv, { capture = null } = {}) {
   spawnSync("sync");
   const timeFile = path.join(WORK, "time.out");
   const full = HAVE_TIME ? [GNU_TIME, "-f", "%e %M", "-o", timeFile, ...argv] : argv;
+  fs.rmSync(timeFile, { force: true });
   const outFd = capture ? fs.openSync(capture, "w") : DEVNULL;
   const start = process.hrtime.bigint();
   const r = spawnSync(full[0], full.slice(1), {
@@ -467,8 +519,13 @@ function runOnce(argv, { capture = null } = {}) {
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   if (capture) fs.closeSync(outFd);
   if (r.error) throw r.error;
+  // Signal handlers cannot run while spawnSync blocks: notice an interrupt from the child.
+  if (r.signal === "SIGINT" || r.signal === "SIGTERM" || r.status === 130 || r.status === 143) {
+    console.error(`bench: interrupted (${r.signal ?? `exit ${r.status}`}): stopping`);
+    process.exit(130);
+  }
   let rssKiB = null;
-  if (HAVE_TIME) {
+  if (HAVE_TIME && fs.existsSync(timeFile)) {
     const lines = fs.readFileSync(timeFile, "utf8").trim().split("\n");
     const last = lines[lines.length - 1].trim().split(/\s+/);
     rssKiB = Number(last[1]);
@@ -957,10 +1014,19 @@ md.push(
       ["date", new Date().toISOString()],
       ["measured code", gitState()],
       [
+        "CLI measured",
+        CLI_RUN.snapshot
+          ? `a copy of apps/cli/dist taken at the start (${CLI_RUN.files.join(", ")}; cli.js sha256 ${CLI_RUN.sha}…)`
+          : `apps/cli/dist in place (cli.js sha256 ${CLI_RUN.sha}…)` +
+            (CLI_RUN.bare.length ? `: the bundle imports ${CLI_RUN.bare.join(", ")}` : ""),
+      ],
+      [
         "build during the run",
-        rebuiltDuring
-          ? "**rebuilt while the bench ran** (dist/ changed): figures may mix two builds"
-          : "unchanged from start to end",
+        !rebuiltDuring
+          ? "unchanged from start to end"
+          : CLI_RUN.snapshot
+            ? "dist/ was rebuilt while the bench ran (the copy measured was not affected)"
+            : "**rebuilt while the bench ran** (dist/ changed): figures may mix two builds",
       ],
       ["CPU", cpuModel()],
       ["cores", String(os.cpus().length)],
@@ -983,7 +1049,11 @@ md.push(
   "- Ratio: ours ÷ reference wall time (below 1 is faster). GB/s: guest (virtual) bytes ÷ wall time, GB = 10⁹ bytes; MB = 10⁶ bytes.",
   "- `sync` runs (untimed) before every run, and raw outputs are deleted right after each run, so no writeback from an earlier run is billed to the next.",
   "- Standard output goes to /dev/null in the timed runs; the warm-up outputs are kept to compare results (hash digests, exported bytes compared block by block, map JSON, check exit codes).",
-  `- Ours is \`${CLI_SHOWN}\` run with ${process.version}. Exported and converted raw files are written to the scratch folder and deleted after each run.`,
+  `- Ours is \`${CLI_SHOWN}\` run with ${process.version}` +
+    (CLI_RUN.snapshot
+      ? " (from a copy of the self-contained bundle taken at the start, so a rebuild while the bench runs does not touch it)."
+      : ".") +
+    ` Exported and converted raw files are written to the scratch folder and deleted after each run.`,
   "",
 );
 

@@ -1,8 +1,16 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "tsup";
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
-  // The worker is its own file so `new Worker(new URL("./audit-worker.js", import.meta.url))` finds it.
-  entry: { cli: "src/cli.ts", "audit-worker": "src/batch/worker.ts" },
+  // Workers are their own files so `new Worker(new URL("./<name>.js", import.meta.url))` finds
+  // them next to cli.js: the batch auditor's, and the core's zstd decoder's.
+  entry: {
+    cli: "src/cli.ts",
+    "audit-worker": "src/batch/worker.ts",
+    "zstd-worker": require.resolve("@x/qcow2-core/zstd-worker"),
+  },
   format: ["esm"],
   dts: false,
   clean: true,

@@ -85,6 +85,7 @@ export {
   type ChainWalk,
   walkBackingChain,
 } from "./reader/chain.js";
+export type { ChunkOptions, DiskChunk } from "./reader/chunks.js";
 export {
   type Decompressor,
   fflateDecompressor,

@@ -15,6 +15,7 @@ import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
 import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+import { ZstdWorkerPool } from "./reader/zstd-worker-pool.js";
 import type { ByteSource } from "./source/byte-source.js";
 
 /** The flags every evidence file is opened with: read-only, never created or truncated. */
@@ -116,7 +117,12 @@ export const zlibDecompressor: Decompressor = {
     return new Promise((resolve, reject) => {
       inflateRaw(
         input,
-        { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: outputSize },
+        {
+          finishFlush: zlibConstants.Z_SYNC_FLUSH,
+          maxOutputLength: outputSize,
+          // One output buffer for the whole cluster: fewer round trips to the thread pool.
+          chunkSize: Math.max(outputSize, zlibConstants.Z_MIN_CHUNK),
+        },
         (error, out) => {
           if (error) {
             // More output than one cluster: QEMU keeps the first cluster's worth.
@@ -244,6 +250,7 @@ export async function openImage(
         options.backingDir === undefined ? {} : { backingDir: options.backingDir },
       ),
       resolveDataFile: fileDataFileResolver,
+      zstd: zstdWorkers,
       ...(options.passphrase === undefined ? {} : { unlock: passphraseUnlock(options.passphrase) }),
       ...options,
     });
@@ -253,8 +260,15 @@ export async function openImage(
   }
 }
 
+/**
+ * The zstd decoder {@link openImage} uses: worker threads, one WebAssembly
+ * decoder each, started on the first zstd cluster read.
+ */
+export const zstdWorkers: ZstdWorkerPool = new ZstdWorkerPool();
+
 /** A Node `Readable` over the virtual disk (back-pressure aware). */
 export { toNodeReadable } from "./reader/node-readable.js";
+export { ZstdWorkerPool, type ZstdWorkerPoolOptions } from "./reader/zstd-worker-pool.js";
 
 /**
  * Unlocks LUKS (PBKDF2, anti-forensic merge, master-key digest check) and

@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import { inspect, isQcow2Error, memorySource, Qcow2Image } from "../src/index.js";
 import { openImage } from "../src/node.js";
+import { diskSha256 } from "./disk-sha.js";
 import { fixtureBytes } from "./poke.js";
 
 // A damaged compressed cluster, read the way `export`/`hash` read (the whole disk, so the
@@ -48,9 +48,7 @@ async function ours(
 ): Promise<{ sha: string } | { code: string }> {
   const image = file === null ? await Qcow2Image.open(memorySource(bytes)) : await openImage(file);
   try {
-    const hash = createHash("sha256");
-    for await (const chunk of image.stream()) hash.update(chunk);
-    return { sha: hash.digest("hex") };
+    return { sha: await diskSha256(image) };
   } catch (e) {
     if (isQcow2Error(e)) return { code: e.code };
     throw e;

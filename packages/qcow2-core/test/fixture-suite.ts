@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import {
   toQemuImgInfo,
 } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
+import { diskSha256 } from "./disk-sha.js";
 
 /** Read options for a fixture: its passphrase (test data next to it) when encrypted. */
 function readOptions(set: FixtureSet, entry: FixtureEntry): { passphrase?: Uint8Array } {
@@ -34,9 +34,7 @@ async function sha256OfImage(
 ): Promise<string> {
   const image = await openImage(path, options);
   try {
-    const hash = createHash("sha256");
-    for await (const chunk of image.stream()) hash.update(chunk);
-    return hash.digest("hex");
+    return await diskSha256(image);
   } finally {
     await image.close();
   }

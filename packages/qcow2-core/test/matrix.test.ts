@@ -1,5 +1,4 @@
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
@@ -11,6 +10,7 @@ import {
 } from "../../../fixtures/harness/matrix.js";
 import { check, formatQemuMapJson, qemuCheckExitCode, toQemuCheckJson } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
+import { diskSha256 } from "./disk-sha.js";
 
 async function sha256Of(
   path: string,
@@ -18,9 +18,7 @@ async function sha256Of(
 ): Promise<string> {
   const image = await openImage(path, options);
   try {
-    const hash = createHash("sha256");
-    for await (const chunk of image.stream()) hash.update(chunk);
-    return hash.digest("hex");
+    return await diskSha256(image);
   } finally {
     await image.close();
   }

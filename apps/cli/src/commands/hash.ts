@@ -14,6 +14,15 @@ interface HashOptions extends ImageReadOptions {
   quiet?: boolean;
 }
 
+const CHUNK = 4 * 1024 * 1024;
+const ZEROS = new Uint8Array(CHUNK);
+
+/** Feeds `length` zero bytes: runs the map reports as zeros are hashed without being read. */
+function hashZeros(hash: MultiHash, length: number): void {
+  for (let left = length; left > 0; left -= CHUNK)
+    hash.update(ZEROS.subarray(0, Math.min(CHUNK, left)));
+}
+
 /** Hashes the evidence file itself (read-only), as it sits on disk. */
 async function hashContainer(
   path: string,
@@ -35,9 +44,10 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
     const hash = new MultiHash(algorithms);
     const progress = startProgress(io, "hash", virtualSize, options.quiet);
     let done = 0;
-    for await (const chunk of image.stream({ chunkSize: 4 * 1024 * 1024 })) {
-      hash.update(chunk);
-      done += chunk.length;
+    for await (const { length, bytes } of image.chunks({ chunkSize: CHUNK, reuseBuffers: true })) {
+      if (bytes !== null) hash.update(bytes);
+      else hashZeros(hash, length);
+      done += length;
       progress.update(done);
     }
     progress.finish();

@@ -5,12 +5,8 @@ import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
 import type { ByteSource } from "../source/byte-source.js";
 import type { BackingResolver, DataFileResolver, LayerFormat } from "./backing.js";
 import { type ChainLink, walkBackingChain } from "./chain.js";
-import {
-  type Decompressor,
-  fflateDecompressor,
-  fzstdDecompressor,
-  type ZstdDecompressor,
-} from "./decompress.js";
+import { type ChunkOptions, type DiskChunk, diskChunks } from "./chunks.js";
+import { type Decompressor, fflateDecompressor, type ZstdDecompressor } from "./decompress.js";
 import type { Layer } from "./layer.js";
 import { type MapExtent, mapLayers, mapLayersEach, mapLayersIter } from "./map.js";
 import { assertReadable } from "./open-checks.js";
@@ -124,12 +120,42 @@ export class Qcow2Image {
     }
     const end = Math.min(offset + length, this.virtualSize);
     const out = new Uint8Array(Math.max(0, end - offset));
+    await this.fill(out, offset);
+    return out;
+  }
+
+  /**
+   * {@link read} into a buffer of the caller's: fills `target` from guest
+   * `offset` and answers how many bytes that was (fewer at the end of the
+   * disk). Reusing one buffer spares an allocation per read.
+   */
+  async readInto(target: Uint8Array, offset: number): Promise<number> {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new Qcow2Error("OUT_OF_RANGE", `invalid read offset ${offset}`, {
+        file: this.source.name,
+      });
+    }
+    if (target.length > MAX_READ_LENGTH) {
+      throw new Qcow2Error(
+        "LIMIT_EXCEEDED",
+        `read of ${target.length} bytes exceeds ${MAX_READ_LENGTH}; use stream()`,
+        { file: this.source.name },
+      );
+    }
+    const n = Math.max(0, Math.min(offset + target.length, this.virtualSize) - offset);
+    const out = target.subarray(0, n);
+    // The layers write only what is stored; everything else must read as zero.
+    out.fill(0);
+    await this.fill(out, offset);
+    return n;
+  }
+
+  private async fill(out: Uint8Array, offset: number): Promise<void> {
     try {
       await this.readLayer(0, out, offset);
     } catch (e) {
       throw isQcow2Error(e) ? (e as Qcow2Error).withFile(this.source.name) : e;
     }
-    return out;
   }
 
   /** Fills `out` from layer `depth`, asking the layers below for what it leaves unallocated. */
@@ -173,6 +199,24 @@ export class Qcow2Image {
     } catch (e) {
       throw isQcow2Error(e) ? (e as Qcow2Error).withFile(this.source.name) : e;
     }
+  }
+
+  /**
+   * The virtual disk in order, as {@link DiskChunk}s: reads run ahead of the
+   * consumer (`readAhead`, default 2), and runs the map reports as zeros, at
+   * least a chunk long, arrive as `bytes: null` without being read. The
+   * fastest way to hash or copy a whole disk.
+   *
+   * @example
+   * ```ts
+   * for await (const { offset, length, bytes } of image.chunks()) {
+   *   if (bytes === null) out.skip(offset, length); // reads as zeros
+   *   else out.write(offset, bytes);
+   * }
+   * ```
+   */
+  chunks(options: ChunkOptions = {}): AsyncGenerator<DiskChunk> {
+    return diskChunks(this, options);
   }
 
   /**

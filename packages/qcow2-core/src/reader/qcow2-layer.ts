@@ -19,7 +19,12 @@ import {
 import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import type { Qcow2Snapshot } from "../snapshots.js";
-import { type ByteSource, readIntoPadded, readPadded } from "../source/byte-source.js";
+import {
+  type ByteSource,
+  readIntoPadded,
+  readPadded,
+  readSmallPadded,
+} from "../source/byte-source.js";
 import type { Decompressor, ZstdDecompressor } from "./decompress.js";
 import { L1Table } from "./l1-table.js";
 import { type GuestRange, type Layer, type LayerExtent, pushRange } from "./layer.js";
@@ -143,27 +148,7 @@ export class Qcow2Layer implements Layer {
   private async l2Table(offset: number): Promise<DataView> {
     let table = this.l2Cache.get(offset);
     if (table === undefined) {
-      let bytes: Uint8Array;
-      const sync = this.source.readIntoSync;
-      if (sync !== undefined && offset < this.source.size) {
-        // Local files answer a 4 KiB–2 MiB metadata read faster without a promise.
-        bytes = new Uint8Array(this.clusterSize);
-        try {
-          sync.call(this.source, bytes, offset);
-        } catch (cause) {
-          throw new Qcow2Error(
-            "IO",
-            `read of L2 table at offset ${offset} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-            {
-              file: this.source.name,
-              offset,
-              cause,
-            },
-          );
-        }
-      } else {
-        bytes = await readPadded(this.source, offset, this.clusterSize);
-      }
+      const bytes = await readSmallPadded(this.source, offset, this.clusterSize);
       table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.l2Cache.set(offset, table);
     }
@@ -640,7 +625,7 @@ export class Qcow2Layer implements Layer {
     const { d } = await this.clusterEntry(clusterIndex);
     if (d.kind !== "compressed") throw new Error("not a compressed cluster");
     if (this.lastCompressed?.hostOffset === d.hostOffset) return this.lastCompressed.data;
-    const input = await readPadded(this.source, d.hostOffset, d.compressedLength);
+    const input = await readSmallPadded(this.source, d.hostOffset, d.compressedLength);
     let data: Uint8Array;
     try {
       // The asynchronous codecs run off the main thread (libuv's pool for zlib),
