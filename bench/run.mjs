@@ -132,11 +132,38 @@ const QEMU_VERSION = execFileSync("qemu-img", ["--version"], { encoding: "utf8" 
 
 const TMP = process.env.TMPDIR || os.tmpdir();
 const CACHE = path.join(TMP, "qcow2-bench-cache");
+// Two benches at once measure each other (2 cores): refuse to start while another one runs.
+const LOCK = path.join(TMP, "qcow2-bench.lock");
+function takeLock() {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(LOCK, String(process.pid), { flag: "wx" });
+      return;
+    } catch {
+      const holder = Number(fs.readFileSync(LOCK, "utf8"));
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = holder > 0;
+      } catch {}
+      if (alive) {
+        console.error(
+          `bench: another bench (pid ${holder}) is running; concurrent runs skew each other's timings. Wait for it, or stop it.`,
+        );
+        process.exit(1);
+      }
+      fs.rmSync(LOCK, { force: true }); // left by a run that died
+    }
+  }
+}
+takeLock();
 const WORK = fs.mkdtempSync(path.join(TMP, "qcow2-bench-run-"));
 const DEVNULL = fs.openSync("/dev/null", "w");
 
 function cleanup() {
   fs.rmSync(WORK, { recursive: true, force: true });
+  if (fs.existsSync(LOCK) && fs.readFileSync(LOCK, "utf8") === String(process.pid))
+    fs.rmSync(LOCK, { force: true });
 }
 process.on("exit", cleanup);
 for (const sig of ["SIGINT", "SIGTERM"]) {
@@ -1290,8 +1317,11 @@ if (failures.length) {
   }
 }
 md.push("## Profile notes", "");
+const NOTES = path.join(BENCH_DIR, "profile-notes.md");
 md.push(
-  "_For the engineers: findings from profiles go here._",
+  fs.existsSync(NOTES)
+    ? fs.readFileSync(NOTES, "utf8").trim()
+    : "_For the engineers: findings from profiles go here (bench/profile-notes.md)._",
   "",
   "Profile one command with V8's sampling profiler, then open the `.cpuprofile` in Chrome DevTools (Performance tab) or VS Code: " +
     "`node --cpu-prof --cpu-prof-dir=/tmp/prof apps/cli/dist/cli.js hash --quiet $TMPDIR/qcow2-bench-cache/zstd-1g.qcow2` " +
