@@ -82,14 +82,19 @@ export async function readSafely(
   try {
     return await source.read(position, length);
   } catch (cause) {
-    if (cause instanceof Qcow2Error) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new Qcow2Error("IO", `read of ${length} bytes at offset ${position} failed: ${reason}`, {
-      file: source.name,
-      offset: position,
-      cause,
-    });
+    throw readFailure(source, position, length, cause);
   }
+}
+
+/** A failed read as a typed `IO` error (a `Qcow2Error` passes through). */
+function readFailure(source: ByteSource, position: number, length: number, cause: unknown): Error {
+  if (cause instanceof Qcow2Error) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Qcow2Error("IO", `read of ${length} bytes at offset ${position} failed: ${reason}`, {
+    file: source.name,
+    offset: position,
+    cause,
+  });
 }
 
 /** The largest single zero-padded read (the L1 table bound, 32 MiB, is the largest legitimate one). */
@@ -144,16 +149,7 @@ export async function readIntoPadded(
           position,
         );
       } catch (cause) {
-        if (cause instanceof Qcow2Error) throw cause;
-        throw new Qcow2Error(
-          "IO",
-          `read of ${target.length} bytes at offset ${position} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-          {
-            file: source.name,
-            offset: position,
-            cause,
-          },
-        );
+        throw readFailure(source, position, target.length, cause);
       }
     } else {
       const bytes = await readPadded(source, position, target.length);
@@ -182,13 +178,7 @@ export async function readSmallPadded(
   try {
     sync.call(source, out, position);
   } catch (cause) {
-    if (cause instanceof Qcow2Error) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new Qcow2Error("IO", `read of ${length} bytes at offset ${position} failed: ${reason}`, {
-      file: source.name,
-      offset: position,
-      cause,
-    });
+    throw readFailure(source, position, length, cause);
   }
   return out;
 }
