@@ -76,6 +76,41 @@ describe("chunks()", () => {
     });
   }
 
+  it("with reuseBuffers, the last holdChunks chunks stay intact while the walk goes on", async () => {
+    // 64 distinct 4 KiB blocks up front: an overwritten buffer shows.
+    const entry = readable.find((e) => e.name === "compressed-zlib");
+    if (entry === undefined) throw new Error("no fixture");
+    const image = await openImage(set.path(entry));
+    try {
+      const chunkSize = 4096;
+      const expected = await image.read(0, Math.min(image.virtualSize, 64 * chunkSize));
+      for (const holdChunks of [1, 3, 5]) {
+        const held: Array<{ offset: number; bytes: Uint8Array }> = [];
+        let checked = 0;
+        for await (const c of image.chunks({
+          end: expected.length,
+          chunkSize,
+          readAhead: 2,
+          reuseBuffers: true,
+          holdChunks,
+        })) {
+          if (c.bytes === null) continue;
+          held.push({ offset: c.offset, bytes: c.bytes });
+          if (held.length > holdChunks) held.shift();
+          // Every chunk still held must show the bytes it was handed with.
+          for (const h of held) {
+            const want = expected.subarray(h.offset, h.offset + h.bytes.length);
+            expect(Buffer.compare(h.bytes, want)).toBe(0);
+            checked++;
+          }
+        }
+        expect(checked).toBeGreaterThan(holdChunks);
+      }
+    } finally {
+      await image.close();
+    }
+  });
+
   it("reports a long zero run without reading it, and chunks with bytes never exceed chunkSize", async () => {
     const sparse = readable.find((e) => e.name === "sparse") ?? readable[0];
     if (sparse === undefined) throw new Error("no fixture");

@@ -58,6 +58,13 @@ async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> 
   }
 }
 
+/**
+ * Chunks whose writes may be in flight at once. The kernel copies each write
+ * into the page cache on a libuv thread; several at once keep both cores
+ * copying while the main thread reads ahead, as qemu-img's parallel requests do.
+ */
+const WRITES_IN_FLIGHT = 4;
+
 /** Writes the disk to a regular file, leaving runs of zeros as holes. */
 async function writeSparse(
   handle: FileHandle,
@@ -65,12 +72,30 @@ async function writeSparse(
   onChunk: (chunk: DiskChunk) => void,
   durable: boolean,
 ): Promise<void> {
-  for await (const chunk of image.chunks({ chunkSize: CHUNK, reuseBuffers: true })) {
-    onChunk(chunk);
-    const { bytes, offset } = chunk;
-    if (bytes === null) continue;
-    for (const [from, to] of nonZeroRuns(bytes))
-      await handle.write(bytes, from, to - from, offset + from);
+  const pending: Array<Promise<unknown>> = [];
+  try {
+    for await (const chunk of image.chunks({
+      chunkSize: CHUNK,
+      reuseBuffers: true,
+      holdChunks: WRITES_IN_FLIGHT,
+    })) {
+      onChunk(chunk);
+      const { bytes, offset } = chunk;
+      if (bytes === null) continue;
+      const writes = nonZeroRuns(bytes).map(([from, to]) =>
+        handle.write(bytes, from, to - from, offset + from),
+      );
+      const done = Promise.all(writes);
+      // Seen now; the error surfaces when this chunk's turn to be awaited comes.
+      done.catch(() => undefined);
+      pending.push(done);
+      // The chunk walk reuses a buffer once this many chunks have followed it.
+      while (pending.length > WRITES_IN_FLIGHT) await pending.shift();
+    }
+    while (pending.length > 0) await pending.shift();
+  } finally {
+    // Never close the file under a write still in flight.
+    await Promise.allSettled(pending);
   }
   // Trailing holes still count toward the size.
   await handle.truncate(image.virtualSize);

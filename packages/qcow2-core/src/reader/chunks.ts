@@ -24,10 +24,16 @@ export interface ChunkOptions {
   readAhead?: number;
   /**
    * Read into a small ring of buffers instead of a new one per chunk: faster,
-   * but a chunk's `bytes` are then valid only until the next chunk is asked
-   * for. Copy what must be kept.
+   * but a chunk's `bytes` are then valid only until `holdChunks` more chunks
+   * with bytes have been asked for. Copy what must be kept.
    */
   reuseBuffers?: boolean;
+  /**
+   * With `reuseBuffers`: how many chunks with bytes the consumer may hold at
+   * once, the one it was just given included (default 1, at most 16). A
+   * consumer that keeps writes in flight holds one chunk per pending write.
+   */
+  holdChunks?: number;
 }
 
 /** What the walk needs from an image. */
@@ -40,6 +46,7 @@ export interface ChunkableImage {
 
 const DEFAULT_CHUNK = 4 * 1024 * 1024;
 const MAX_READ_AHEAD = 16;
+const MAX_HOLD = 16;
 
 interface Planned {
   offset: number;
@@ -101,9 +108,14 @@ export async function* diskChunks(
   const readAhead = Math.max(0, Math.min(options.readAhead ?? 2, MAX_READ_AHEAD));
   const planned = plan(image, start, end, chunkSize);
   const queue: Array<{ range: Planned; bytes: Promise<Uint8Array> | null }> = [];
-  // One buffer for each read in flight, one for the chunk the consumer holds.
+  const hold = Math.max(1, Math.min(options.holdChunks ?? 1, MAX_HOLD));
+  // One buffer for each read in flight (the loop below queues one more than
+  // `readAhead` before it yields), and one for each chunk the consumer holds.
   const ring = options.reuseBuffers
-    ? Array.from({ length: readAhead + 2 }, () => new Uint8Array(Math.min(chunkSize, end - start)))
+    ? Array.from(
+        { length: readAhead + 1 + hold },
+        () => new Uint8Array(Math.min(chunkSize, end - start)),
+      )
     : null;
   let nextBuffer = 0;
   const read = (range: Planned): Promise<Uint8Array> => {
