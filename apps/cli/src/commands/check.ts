@@ -2,14 +2,59 @@ import {
   type CheckReport,
   check,
   inspect,
+  isQcow2Error,
   Qcow2Error,
+  type Qcow2ErrorCode,
   qemuCheckExitCode,
   toQemuCheckJson,
 } from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
+import { openWithPassphrases } from "../image-open.js";
+import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { hex, safe } from "../views/format.js";
+
+/** What `check` takes. */
+export interface CheckOptions extends PassphraseOptions {
+  json?: boolean;
+  metadataOnly?: boolean;
+  backingDir?: string;
+}
+
+/**
+ * Failures to open the image that make qemu-img check give up before
+ * checking: its backing chain, its external data file, its encryption key.
+ */
+const OPEN_FAILURES: ReadonlySet<Qcow2ErrorCode> = new Set<Qcow2ErrorCode>([
+  "BACKING_NOT_FOUND",
+  "BACKING_UNREADABLE",
+  "BACKING_LOOP",
+  "BACKING_TOO_DEEP",
+  "DATA_FILE_NOT_FOUND",
+  "PASSPHRASE_REQUIRED",
+  "BAD_PASSPHRASE",
+]);
+
+/**
+ * Opens the image as qemu-img check does (chain, data file, key) and answers
+ * why that failed, or null. The check itself reads only the file's metadata.
+ */
+async function openFailure(path: string, options: CheckOptions): Promise<Qcow2Error | null> {
+  try {
+    const image = await openWithPassphrases(
+      path,
+      options.backingDir === undefined ? {} : { backingDir: options.backingDir },
+      await readPassphrases(options),
+    );
+    await image.close();
+    return null;
+  } catch (e) {
+    if (isQcow2Error(e) && OPEN_FAILURES.has(e.code)) return e;
+    // Anything else the metadata check meets and reports itself.
+    return null;
+  }
+}
 
 /** qemu-img check's exit code for a format without checks (QCOW1). */
 const EXIT_NO_CHECKS = 63;
@@ -49,11 +94,21 @@ export function renderCheckText(path: string, r: CheckReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-export async function runCheck(path: string, options: { json?: boolean }, io: Io): Promise<number> {
+export async function runCheck(path: string, options: CheckOptions, io: Io): Promise<number> {
   const source = await openFileSource(path);
   let report: CheckReport;
   try {
     const info = await inspect(source);
+    if (!options.metadataOnly && info.version !== 1) {
+      const failure = await openFailure(path, options);
+      if (failure !== null) {
+        io.stderr.write(
+          `qcow2-forensic: ${path}: ${failure.message}\n` +
+            "qcow2-forensic: like qemu-img check, the image must open before it is checked; --metadata-only checks this file's own metadata without its backing chain or key\n",
+        );
+        return EXIT_CHECK_FAILED;
+      }
+    }
     try {
       report = await check(source, info);
     } catch (e) {
@@ -73,18 +128,27 @@ export async function runCheck(path: string, options: { json?: boolean }, io: Io
 }
 
 export function registerCheck(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
+  const command = program
     .command("check")
     .description(
       "recompute every reference count and compare with the stored ones, as qemu-img check does",
     )
     .argument("<image>", "QCOW2 image file (opened read-only)")
     .option("--json", "print the keys and values of `qemu-img check --output=json`")
+    .option(
+      "--metadata-only",
+      "check this file's own metadata even when its backing chain, data file or key is not at hand",
+    )
+    .option(
+      "--backing-dir <dir>",
+      "look for backing files only in this folder (by recorded path, then base name)",
+    );
+  withPassphraseOptions(command)
     .addHelpText(
       "after",
-      "\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json disk.qcow2",
+      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2",
     )
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (path: string, options: CheckOptions) => {
       setExit(await runCheck(path, options, io));
     });
 }
