@@ -43,16 +43,7 @@ export class RefcountTable {
         },
       );
     }
-    if (!(info.refcountOrder >= 0 && info.refcountOrder <= 6)) {
-      throw new Qcow2Error(
-        "INVALID_STRUCTURE",
-        `refcount_order ${info.refcountOrder} is outside 0–6`,
-        {
-          field: "refcount_order",
-          value: info.refcountOrder,
-        },
-      );
-    }
+    assertRefcountOrder(info);
     const bytes = info.refcountTableClusters * clusterSize;
     if (bytes > LIMITS.maxRefcountTableBytes) {
       throw new Qcow2Error(
@@ -109,4 +100,13 @@ export class RefcountTable {
     this.blocks.set(offset, block);
     return block;
   }
+}
+
+/** Refcount widths are 1–64 bits: `refcount_order` 0–6, or the image is refused. */
+export function assertRefcountOrder(info: Pick<Qcow2Info, "refcountOrder">): void {
+  if (info.refcountOrder >= 0 && info.refcountOrder <= 6) return;
+  throw new Qcow2Error("INVALID_STRUCTURE", `refcount_order ${info.refcountOrder} is outside 0–6`, {
+    field: "refcount_order",
+    value: info.refcountOrder,
+  });
 }

@@ -1,6 +1,7 @@
 import { Qcow2Error } from "../errors.js";
 import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
+import { assertRefcountOrder } from "../refcount-table.js";
 
 /**
  * Refuses, with a typed error, what the reader cannot decode faithfully. The
@@ -110,14 +111,5 @@ export function assertReadable(info: Qcow2Info, options: { decrypting?: boolean 
       },
     );
   }
-  if (!(info.refcountOrder >= 0 && info.refcountOrder <= 6)) {
-    throw new Qcow2Error(
-      "INVALID_STRUCTURE",
-      `refcount_order ${info.refcountOrder} is outside 0–6`,
-      {
-        field: "refcount_order",
-        value: info.refcountOrder,
-      },
-    );
-  }
+  assertRefcountOrder(info);
 }

@@ -161,20 +161,9 @@ export class Qcow2Layer implements Layer {
    */
   async clusterEntry(clusterIndex: number): Promise<{ d: ClusterDescriptor; bitmap: bigint }> {
     const l1Index = Math.floor(clusterIndex / this.l2Entries);
-    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
-    if (l2Offset === 0) return { d: { kind: "unallocated" }, bitmap: 0n };
-    if (l2Offset % this.clusterSize !== 0) {
-      throw new Qcow2Error(
-        "INVALID_STRUCTURE",
-        `L2 table offset ${l2Offset} (L1 index ${l1Index}) is not cluster-aligned`,
-        {
-          field: "l1_entry",
-          value: l2Offset,
-          offset: this.l1.offset + l1Index * 8,
-        },
-      );
-    }
-    const l2 = await this.l2Table(l2Offset);
+    const table = await this.tableFor(l1Index);
+    if (table === null) return { d: { kind: "unallocated" }, bitmap: 0n };
+    const l2 = table.view;
     const at = (clusterIndex - l1Index * this.l2Entries) * this.entrySize;
     const d = decodeL2Entry(l2.getBigUint64(at), this.info.clusterBits, {
       hasDataFile: this.options.dataSource !== null,
@@ -184,7 +173,7 @@ export class Qcow2Layer implements Layer {
       throw new Qcow2Error(
         "INVALID_STRUCTURE",
         `data cluster offset ${d.hostOffset} (guest cluster ${clusterIndex}) is not cluster-aligned`,
-        { field: "l2_entry", value: d.hostOffset, offset: l2Offset + at },
+        { field: "l2_entry", value: d.hostOffset, offset: table.offset + at },
       );
     }
     return { d, bitmap: this.extendedL2 ? l2.getBigUint64(at + 8) : 0n };
