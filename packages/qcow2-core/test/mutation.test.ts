@@ -11,8 +11,9 @@ import {
 import { fixtureBytes } from "./poke.js";
 
 // Seeded mutations of every committed fixture: each mutant must end in a
-// result or a Qcow2Error, quickly. (The full fuzzer is a later issue; this
-// keeps the foundation honest.)
+// result or a Qcow2Error, quickly. A small, core-only smoke run: the full
+// fuzzer (20,000 mutants, heap and time bounds, the auditor too) lives in
+// packages/qcow2-forensic/test/fuzz.
 const MUTANTS_PER_FIXTURE = 80;
 const HEADER_FIELDS: Array<[number, 4 | 8]> = [
   [4, 4],
