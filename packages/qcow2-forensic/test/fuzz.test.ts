@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIXTURES_DIR } from "../../../fixtures/harness/index.js";
+import { mutate } from "../../../fixtures/harness/mutate.js";
 import { corpus } from "./fuzz/corpus.js";
 import { exercise } from "./fuzz/exercise.js";
-import { mutate } from "./fuzz/mutate.js";
 
 // The CI fuzz run: a fixed seed set of 20,000 mutants of every committed
 // fixture through every entry point. Each must end in a result or a

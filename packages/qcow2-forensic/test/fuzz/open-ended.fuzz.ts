@@ -3,9 +3,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { FIXTURES_DIR } from "../../../../fixtures/harness/index.js";
+import { mutate } from "../../../../fixtures/harness/mutate.js";
 import { corpus } from "./corpus.js";
 import { exercise } from "./exercise.js";
-import { mutate } from "./mutate.js";
 
 // `pnpm fuzz`: mutate with fresh seeds until FUZZ_SECONDS pass (default 300);
 // every input that breaks the contract is saved to fixtures/regressions/
