@@ -111,6 +111,41 @@ describe("chunks()", () => {
     }
   });
 
+  it("minZeroRun: shorter zero runs come as zero chunks, the bytes unchanged", async () => {
+    let shortZeroChunks = 0;
+    for (const entry of readable) {
+      const image = await openImage(set.path(entry));
+      try {
+        const length = Math.min(image.virtualSize, 8 * 1024 * 1024);
+        const expected = await image.read(0, length);
+        const chunkSize = 1024 * 1024;
+        const chunks = image.chunks({
+          end: length,
+          chunkSize,
+          minZeroRun: 4096,
+          reuseBuffers: true,
+        });
+        const got = new Uint8Array(length);
+        let at = 0;
+        for await (const c of chunks) {
+          expect(c.offset).toBe(at);
+          if (c.bytes !== null) got.set(c.bytes, at);
+          else if (c.length < chunkSize) shortZeroChunks++;
+          at += c.length;
+        }
+        expect({ name: entry.name, at, equal: Buffer.compare(got, expected) === 0 }).toEqual({
+          name: entry.name,
+          at: length,
+          equal: true,
+        });
+      } finally {
+        await image.close();
+      }
+    }
+    // The default (a whole chunk) would have read these runs.
+    expect(shortZeroChunks).toBeGreaterThan(0);
+  });
+
   it("reports a long zero run without reading it, and chunks with bytes never exceed chunkSize", async () => {
     const sparse = readable.find((e) => e.name === "sparse") ?? readable[0];
     if (sparse === undefined) throw new Error("no fixture");

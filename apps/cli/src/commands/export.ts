@@ -17,8 +17,17 @@ interface ExportOptions extends ImageReadOptions {
 }
 
 const CHUNK = 4 * 1024 * 1024;
-/** Zero runs shorter than this are written, not skipped: holes have a filesystem granularity. */
-const HOLE_BLOCK = 64 * 1024;
+/**
+ * All-zero blocks of this size in the data become holes, as qemu-img
+ * convert's default `-S 4k` makes them: the output is as sparse as QEMU's.
+ */
+const HOLE_BLOCK = 4096;
+/**
+ * Zero runs the map reports from this length on are skipped unread; shorter
+ * ones are read with their neighbours (fewer, larger reads) and found by
+ * {@link nonZeroRuns}.
+ */
+const MIN_ZERO_RUN = 1024 * 1024;
 const ZEROES = new Uint8Array(CHUNK);
 
 function isZero(bytes: Uint8Array): boolean {
@@ -76,6 +85,8 @@ async function writeSparse(
   try {
     for await (const chunk of image.chunks({
       chunkSize: CHUNK,
+      // Zero runs of the map from this long on are holes without being read.
+      minZeroRun: MIN_ZERO_RUN,
       reuseBuffers: true,
       holdChunks: WRITES_IN_FLIGHT,
     })) {

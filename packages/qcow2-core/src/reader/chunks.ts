@@ -20,6 +20,12 @@ export interface ChunkOptions {
   end?: number;
   /** Largest chunk with bytes (default 4 MiB). */
   chunkSize?: number;
+  /**
+   * Shortest run the map calls zero that is reported as a zero chunk instead
+   * of being read (default `chunkSize`). Lower it when skipping zeros saves
+   * work (a sparse export); shorter runs are read with their neighbours.
+   */
+  minZeroRun?: number;
   /** Reads in flight ahead of the consumer (default 2; 0 reads only on demand). */
   readAhead?: number;
   /**
@@ -56,15 +62,16 @@ interface Planned {
 
 /**
  * The ranges to produce: runs the map calls zero become one zero range when
- * they are at least a chunk long (shorter ones are read like the rest, so a
- * disk of scattered small writes is still read in whole chunks); everything
- * else is cut into chunks of `chunkSize`.
+ * they are at least `minZeroRun` long (shorter ones are read like the rest,
+ * so a disk of scattered small writes is still read in whole chunks);
+ * everything else is cut into chunks of `chunkSize`.
  */
 async function* plan(
   image: ChunkableImage,
   start: number,
   end: number,
   chunkSize: number,
+  minZeroRun: number,
 ): AsyncGenerator<Planned> {
   let dataFrom = start;
   let dataTo = start;
@@ -77,7 +84,7 @@ async function* plan(
     const to = Math.min(e.start + e.length, end);
     if (e.start >= end) break;
     if (to <= from) continue;
-    if (e.zero && to - from >= chunkSize) {
+    if (e.zero && to - from >= minZeroRun) {
       yield* flushData();
       yield { offset: from, length: to - from, zero: true };
       dataFrom = dataTo = to;
@@ -106,7 +113,8 @@ export async function* diskChunks(
   const start = Math.max(0, Math.min(options.start ?? 0, end));
   const chunkSize = Math.max(1, Math.min(options.chunkSize ?? DEFAULT_CHUNK, 64 * 1024 * 1024));
   const readAhead = Math.max(0, Math.min(options.readAhead ?? 2, MAX_READ_AHEAD));
-  const planned = plan(image, start, end, chunkSize);
+  const minZeroRun = Math.max(1, Math.min(options.minZeroRun ?? chunkSize, chunkSize));
+  const planned = plan(image, start, end, chunkSize, minZeroRun);
   const queue: Array<{ range: Planned; bytes: Promise<Uint8Array> | null }> = [];
   const hold = Math.max(1, Math.min(options.holdChunks ?? 1, MAX_HOLD));
   // One buffer for each read in flight (the loop below queues one more than

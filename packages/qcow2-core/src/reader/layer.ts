@@ -17,8 +17,10 @@ export interface Layer {
   statusSync?(offset: number, maxLength: number): LayerExtent | undefined;
   /**
    * Writes this layer's bytes for `[offset, offset + out.length)` into `out`
-   * (zero-filled on entry) and returns the guest ranges it does not allocate,
-   * which the chain reads from the backing layer.
+   * and returns the guest ranges it does not allocate, which the chain reads
+   * from the backing layer. Every byte outside those ranges is written (zero
+   * clusters as zeros): `out` may hold stale bytes on entry. The ranges
+   * themselves are left untouched.
    */
   readOwn(out: Uint8Array, offset: number): Promise<GuestRange[]>;
   close(): Promise<void>;

@@ -190,6 +190,13 @@ export class Qcow1Layer implements Layer {
         },
       );
     }
+    if (data.length !== this.clusterSize) {
+      throw new Qcow2Error(
+        "DECOMPRESSION_FAILED",
+        `QCOW1 compressed cluster at offset ${hostOffset} inflated to ${data.length} bytes, not ${this.clusterSize}`,
+        { offset: hostOffset },
+      );
+    }
     this.lastCompressed = { hostOffset, data };
     return data;
   }

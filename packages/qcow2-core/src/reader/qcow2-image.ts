@@ -143,10 +143,9 @@ export class Qcow2Image {
       );
     }
     const n = Math.max(0, Math.min(offset + target.length, this.virtualSize) - offset);
-    const out = target.subarray(0, n);
-    // The layers write only what is stored; everything else must read as zero.
-    out.fill(0);
-    await this.fill(out, offset);
+    // The layers write every byte (the holes of the last one as zeros): no
+    // zero-fill first, which would cost a pass over every buffer.
+    await this.fill(target.subarray(0, n), offset);
     return n;
   }
 
@@ -162,12 +161,17 @@ export class Qcow2Image {
   private async readLayer(depth: number, out: Uint8Array, offset: number): Promise<void> {
     const holes = await (this.layers[depth] as Layer).readOwn(out, offset);
     const below = this.layers[depth + 1];
-    if (below === undefined) return; // holes stay zero
     for (const hole of holes) {
-      // Beyond the end of a shorter backing file the guest sees zeros.
-      const end = Math.min(hole.start + hole.length, below.virtualSize);
-      if (hole.start >= end) continue;
-      await this.readLayer(depth + 1, out.subarray(hole.start - offset, end - offset), hole.start);
+      // Beyond the end of the chain, or of a shorter backing file, the guest sees zeros.
+      const end =
+        below === undefined ? hole.start : Math.min(hole.start + hole.length, below.virtualSize);
+      if (hole.start < end)
+        await this.readLayer(
+          depth + 1,
+          out.subarray(hole.start - offset, end - offset),
+          hole.start,
+        );
+      out.fill(0, Math.max(hole.start, end) - offset, hole.start + hole.length - offset);
     }
   }
 

@@ -262,6 +262,7 @@ export class Qcow2Layer implements Layer {
           default:
             // Both zero kinds read as zeros and hide the backing file.
             await flush();
+            out.fill(0, guest - offset, guest - offset + run.length);
         }
       }
       pos = clusterStart + to;
@@ -359,6 +360,7 @@ export class Qcow2Layer implements Layer {
           if (hasZeroFlag(lo)) {
             // Zero clusters read as zeros and hide the backing file.
             if (host % cs !== 0) throw this.misaligned(host, clusterIndex, table.offset + at);
+            out.fill(0, pos - offset, pos - offset + n);
           } else if (host === 0 && !(dataFile && isCopied(hi))) {
             pushRange(holes, pos, n);
           } else {
@@ -635,6 +637,14 @@ export class Qcow2Layer implements Layer {
         "DECOMPRESSION_FAILED",
         `compressed cluster at offset ${d.hostOffset} (+${d.compressedLength}) does not decompress (${this.info.compressionTypeName}) to ${this.clusterSize} bytes`,
         { offset: d.hostOffset, cause },
+      );
+    }
+    if (data.length !== this.clusterSize) {
+      // A caller-supplied codec that returns short: the rest of the cluster must not read as stale bytes.
+      throw new Qcow2Error(
+        "DECOMPRESSION_FAILED",
+        `compressed cluster at offset ${d.hostOffset} decompressed to ${data.length} bytes, not ${this.clusterSize}`,
+        { offset: d.hostOffset },
       );
     }
     this.lastCompressed = { hostOffset: d.hostOffset, data };
