@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Qcow2Image } from "../src/index.js";
+import type { OpenImageOptions, Qcow2Image } from "../src/index.js";
+import { type FileResolveOptions, openImage } from "../src/node.js";
 
 /**
  * SHA-256 of the whole virtual disk, read twice: through `chunks()` (small
@@ -33,4 +34,17 @@ export async function diskSha256(image: Qcow2Image): Promise<string> {
   const b = viaStream.digest("hex");
   if (a !== b) throw new Error(`chunks() read ${a}, stream() read ${b}`);
   return a;
+}
+
+/** {@link diskSha256} of the image file at `path`, opened with `options`. */
+export async function imageSha256(
+  path: string,
+  options: OpenImageOptions & FileResolveOptions = {},
+): Promise<string> {
+  const image = await openImage(path, options);
+  try {
+    return await diskSha256(image);
+  } finally {
+    await image.close();
+  }
 }

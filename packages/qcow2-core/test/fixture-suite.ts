@@ -20,24 +20,12 @@ import {
   toQemuImgInfo,
 } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
-import { diskSha256 } from "./disk-sha.js";
+import { imageSha256 } from "./disk-sha.js";
 
 /** Read options for a fixture: its passphrase (test data next to it) when encrypted. */
 function readOptions(set: FixtureSet, entry: FixtureEntry): { passphrase?: Uint8Array } {
   if (entry.passphraseFile === null) return {};
   return { passphrase: readFileSync(join(set.dir, entry.passphraseFile)) };
-}
-
-async function sha256OfImage(
-  path: string,
-  options: { snapshot?: string; passphrase?: Uint8Array } = {},
-): Promise<string> {
-  const image = await openImage(path, options);
-  try {
-    return await diskSha256(image);
-  } finally {
-    await image.close();
-  }
 }
 
 /**
@@ -171,11 +159,11 @@ export function defineFixtureSuite(
           const set = getSet();
           const expected = set.answerText(entry.name, "raw.sha256");
           if (expected === undefined) {
-            await expectTypedError(() => sha256OfImage(set.path(entry), readOptions(set, entry)));
+            await expectTypedError(() => imageSha256(set.path(entry), readOptions(set, entry)));
             return;
           }
           expect(expected).toMatch(/^[0-9a-f]{64}$/);
-          expect(await sha256OfImage(set.path(entry), readOptions(set, entry))).toBe(expected);
+          expect(await imageSha256(set.path(entry), readOptions(set, entry))).toBe(expected);
         });
 
         it("maps exactly as qemu-img map --output=json prints (or fails typed where qemu-img fails)", async () => {
@@ -202,7 +190,7 @@ export function defineFixtureSuite(
             const expected = set.answerText(entry.name, `snapshot-${snap}.raw.sha256`);
             expect(expected).toMatch(/^[0-9a-f]{64}$/);
             expect(
-              await sha256OfImage(set.path(entry), { snapshot: snap, ...readOptions(set, entry) }),
+              await imageSha256(set.path(entry), { snapshot: snap, ...readOptions(set, entry) }),
             ).toBe(expected);
           });
         }

@@ -10,19 +10,7 @@ import {
 } from "../../../fixtures/harness/matrix.js";
 import { check, formatQemuMapJson, qemuCheckExitCode, toQemuCheckJson } from "../src/index.js";
 import { openFileSource, openImage } from "../src/node.js";
-import { diskSha256 } from "./disk-sha.js";
-
-async function sha256Of(
-  path: string,
-  options: { snapshot?: string; layerOnly?: boolean } = {},
-): Promise<string> {
-  const image = await openImage(path, options);
-  try {
-    return await diskSha256(image);
-  } finally {
-    await image.close();
-  }
-}
+import { imageSha256 } from "./disk-sha.js";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -75,7 +63,7 @@ describe("live differential matrix (fixtures/matrix.sh)", () => {
         const set = matrix();
         const expected = set.answerText(image.name, "raw.sha256");
         expect(expected, "qemu-img convert answer").toMatch(SHA256);
-        expect(await sha256Of(set.path(set.entry(image.name)))).toBe(expected);
+        expect(await imageSha256(set.path(set.entry(image.name)))).toBe(expected);
       });
 
       it("maps exactly as qemu-img map --output=json prints", async () => {
@@ -125,7 +113,7 @@ describe("live differential matrix (fixtures/matrix.sh)", () => {
           const set = matrix();
           const expected = set.answerText(image.name, `snapshot-${snap}.raw.sha256`);
           expect(expected, "qemu-img convert -l answer").toMatch(SHA256);
-          expect(await sha256Of(set.path(set.entry(image.name)), { snapshot: snap })).toBe(
+          expect(await imageSha256(set.path(set.entry(image.name)), { snapshot: snap })).toBe(
             expected,
           );
         });
@@ -136,7 +124,7 @@ describe("live differential matrix (fixtures/matrix.sh)", () => {
           const set = matrix();
           const expected = set.answerText(image.name, "layer-only.raw.sha256");
           expect(expected, "layer-only answer").toMatch(SHA256);
-          expect(await sha256Of(set.path(set.entry(image.name)), { layerOnly: true })).toBe(
+          expect(await imageSha256(set.path(set.entry(image.name)), { layerOnly: true })).toBe(
             expected,
           );
         });
@@ -165,7 +153,7 @@ describe("committed fixtures: layerOnly vs recorded layer-only answers", () => {
     it(`${entry.name}: layerOnly reads bit-identically to the recorded answer`, async () => {
       const expected = committed.answerText(entry.name, "layer-only.raw.sha256");
       expect(expected).toMatch(SHA256);
-      expect(await sha256Of(committed.path(entry), { layerOnly: true })).toBe(expected);
+      expect(await imageSha256(committed.path(entry), { layerOnly: true })).toBe(expected);
     });
   }
 });

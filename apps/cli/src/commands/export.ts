@@ -29,12 +29,7 @@ const HOLE_BLOCK = 4096;
  */
 const MIN_ZERO_RUN = 1024 * 1024;
 const ZEROES = new Uint8Array(CHUNK);
-
-function isZero(bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(
-    ZEROES.subarray(0, bytes.length),
-  );
-}
+const ZERO_BLOCK = Buffer.alloc(HOLE_BLOCK);
 
 /**
  * The stretches of `chunk` to write: all of it but its all-zero
@@ -42,9 +37,11 @@ function isZero(bytes: Uint8Array): boolean {
  */
 function nonZeroRuns(chunk: Uint8Array): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
+  // One view for the whole chunk: the block compares below allocate nothing.
+  const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   for (let at = 0; at < chunk.length; at += HOLE_BLOCK) {
     const to = Math.min(chunk.length, at + HOLE_BLOCK);
-    if (isZero(chunk.subarray(at, to))) continue;
+    if (view.compare(ZERO_BLOCK, 0, to - at, at, to) === 0) continue;
     const last = runs[runs.length - 1];
     if (last !== undefined && last[1] === at) last[1] = to;
     else runs.push([at, to]);
