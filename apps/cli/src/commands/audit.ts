@@ -12,6 +12,7 @@ import {
   type Severity,
   shouldUseColor,
 } from "@x/report";
+import { codeCatalog } from "@x/qcow2-forensic";
 import { type Command, Option } from "commander";
 import type { AuditJob } from "../batch/audit-job.js";
 import { collectImages } from "../batch/collect.js";
@@ -113,7 +114,12 @@ export async function runAudit(
     run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
     images: reports,
   };
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
+  const exitCode = auditExitCode(reports, failOn);
+  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io, exitCode));
+  return exitCode;
+}
+
+function auditExitCode(reports: readonly ImageReport[], failOn: Severity | undefined): number {
   if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
@@ -124,14 +130,19 @@ export async function runAudit(
   return EXIT.ok;
 }
 
-function render(envelope: ReportEnvelope, format: Format, io: Io): string {
+function render(envelope: ReportEnvelope, format: Format, io: Io, exitCode: number): string {
   switch (format) {
     case "json":
       return renderJson(envelope);
     case "csv":
       return renderCsv(envelope);
     case "sarif":
-      return renderSarif(envelope);
+      return renderSarif(envelope, {
+        informationUri: TOOL.informationUri,
+        baseDirectory: process.cwd(),
+        exitCode,
+        ruleDescriptions: Object.fromEntries(codeCatalog().map((c) => [c.code, c.meaning])),
+      });
     case "timeline":
       return renderTimeline(envelope, "csv");
     case "bodyfile":
