@@ -62,7 +62,8 @@ describe("renderSarif", () => {
         },
       },
     ]);
-    expect(run.results[1].locations[0].physicalLocation.region).toBeUndefined();
+    // No host location: the finding is about the file as a whole, cited from its start.
+    expect(run.results[1].locations[0].physicalLocation.region).toEqual({ byteOffset: 0 });
   });
 
   it("reports image errors as failed execution notifications", () => {
@@ -136,6 +137,17 @@ describe("SARIF artifact locations", () => {
     expect(uriOf("/tmp/\ud800.qcow2").uri).toBe("file:///tmp/%EF%BF%BD.qcow2");
   });
 
+  it("cites the whole file for a finding without a byte range when the file's size is recorded", () => {
+    const img: ImageReport = {
+      ...buildImageReport("/e/disk.qcow2", [finding("WHOLE", "low")]),
+      container: { size: 4096, hashes: { sha256: "ab" } },
+    };
+    expect(sarifOf([img]).results[0].locations[0].physicalLocation.region).toEqual({
+      byteOffset: 0,
+      byteLength: 4096,
+    });
+  });
+
   it("lists each image as an analysis target with its custody facts under SARIF's hash names", () => {
     const img: ImageReport = {
       ...buildImageReport("/e/disk.qcow2", []),
@@ -162,7 +174,12 @@ describe("SARIF artifact locations", () => {
     };
     const run = sarifOf([buildImageReport("/d.qcow2", [f])]);
     expect(run.results[0].locations).toEqual([
-      { physicalLocation: { artifactLocation: { uri: "file:///d.qcow2", index: 0 } } },
+      {
+        physicalLocation: {
+          artifactLocation: { uri: "file:///d.qcow2", index: 0 },
+          region: { byteOffset: 0 },
+        },
+      },
     ]);
   });
 });

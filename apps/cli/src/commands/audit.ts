@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { codeCatalog } from "@x/qcow2-forensic";
 import {
   compareSeverity,
   type ImageReport,
@@ -12,7 +13,6 @@ import {
   type Severity,
   shouldUseColor,
 } from "@x/report";
-import { codeCatalog } from "@x/qcow2-forensic";
 import { type Command, Option } from "commander";
 import type { AuditJob } from "../batch/audit-job.js";
 import { collectImages } from "../batch/collect.js";

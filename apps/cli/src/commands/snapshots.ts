@@ -4,7 +4,7 @@ import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { renderSnapshotsText } from "../views/snapshots-text.js";
-import { formatFacts } from "../views/timeline.js";
+import { formatFacts, snapshotCreated, sortFacts } from "../views/timeline.js";
 
 const FORMATS = ["table", "json", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
@@ -19,13 +19,7 @@ export async function runSnapshots(
   if (format === "json") {
     io.stdout.write(`${JSON.stringify(toQemuSnapshotList(snapshots.snapshots), null, 4)}\n`);
   } else if (format === "timeline" || format === "bodyfile") {
-    const facts = snapshots.snapshots.map((s) => ({
-      unixSecs: s.dateSec,
-      path,
-      subject: `snapshot ${s.id} "${s.name}"`,
-      event: "internal snapshot created",
-      size: s.vmStateSize,
-    }));
+    const facts = sortFacts(snapshots.snapshots.map((s) => snapshotCreated(path, s)));
     io.stdout.write(formatFacts(facts, format === "timeline" ? "csv" : "bodyfile"));
   } else {
     io.stdout.write(renderSnapshotsText(path, snapshots));

@@ -111,12 +111,27 @@ function region(loc: HostLocation): Record<string, number> | undefined {
     : { byteOffset: loc.offset };
 }
 
-function physicalLocations(f: Finding, artifactLocation: UriLocation & { index: number }) {
+// A finding with no byte range of its own is about the image as a whole: it
+// cites the whole file when its size is known, else the file's start. SARIF
+// viewers (and the official validator, SARIF2017) expect every location to
+// carry a region.
+function wholeFile(img: ImageReport): Record<string, number> {
+  const size = img.container?.size;
+  return size !== undefined && Number.isSafeInteger(size)
+    ? { byteOffset: 0, byteLength: size }
+    : { byteOffset: 0 };
+}
+
+function physicalLocations(
+  f: Finding,
+  img: ImageReport,
+  artifactLocation: UriLocation & { index: number },
+) {
   const regions = hostLocations(f).flatMap((loc) => {
     const r = region(loc);
     return r === undefined ? [] : [r];
   });
-  if (regions.length === 0) return [{ physicalLocation: { artifactLocation } }];
+  if (regions.length === 0) regions.push(wholeFile(img));
   return regions.map((r) => ({ physicalLocation: { artifactLocation, region: r } }));
 }
 
@@ -206,7 +221,9 @@ function invocation(
  * error or warning in it. Each distinct finding code becomes a rule (default
  * level from its most severe occurrence, `shortDescription` from
  * `options.ruleDescriptions`); each finding a result in its image, cited by
- * byte regions for host-file evidence, with a `partialFingerprints` entry
+ * byte regions for host-file evidence (the whole file, or its start when its
+ * size is not recorded, for findings about the image as a whole), with a
+ * `partialFingerprints` entry
  * that stays the same for the same finding in every run. Absolute image paths
  * become `file://` URIs; relative ones stay relative to `%SRCROOT%`, declared
  * in `originalUriBaseIds` as `options.baseDirectory`. The envelope's run facts
@@ -239,7 +256,7 @@ export function renderSarif(envelope: ReportEnvelope, options: SarifOptions = {}
         ruleIndex: ruleIndex.get(f.code),
         level: sarifLevel(f.severity),
         message: { text: f.note },
-        locations: physicalLocations(f, artifactLocation),
+        locations: physicalLocations(f, img, artifactLocation),
         partialFingerprints: { [FINGERPRINT_KEY]: prints[i] },
         properties,
       };
