@@ -197,15 +197,27 @@ export function registerAudit(
     .addHelpText(
       "after",
       `
-Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
-csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file for mactime/plaso).
+Formats, and the client each is for:
+  text      people: aligned, coloured on a terminal (NO_COLOR/FORCE_COLOR honoured)
+  json      scripts: one document, "$schema" names its published JSON Schema 2020-12
+            (@x/report/schema/report.schema.json)
+  jsonl     log pipelines and jq: one finding per line, streamed; each line follows
+            @x/report/schema/report-line.schema.json
+  csv       spreadsheets: RFC 4180, one row per finding
+  sarif     code-scanning dashboards and SARIF viewers: SARIF 2.1.0 that Microsoft's
+            sarif-multitool validate accepts with no error or warning
+  timeline  Timesketch: CSV with message, datetime (ISO 8601), timestamp_desc, timestamp (µs),
+            then path, subject, event, size
+  bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
 Examples:
   $ qcow2-forensic audit evidence/disk.qcow2
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
-  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/`,
+  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
+  $ qcow2-forensic audit --format sarif /evidence/disk.qcow2 > disk.sarif
+  $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
       setExit(await runAudit(paths, options, io, argv));

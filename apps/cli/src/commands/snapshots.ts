@@ -40,7 +40,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .addOption(
       new Option(
         "-f, --format <format>",
-        "table, json (qemu-img's snapshot keys), timeline (CSV) or bodyfile (Sleuth Kit)",
+        "table, json (qemu-img's snapshot keys), timeline (Timesketch CSV) or bodyfile (for Sleuth Kit's mactime)",
       )
         .choices(FORMATS)
         .default("table"),
@@ -48,7 +48,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .option("--json", "same as --format json")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt",
+      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt\n  $ qcow2-forensic snapshots --format timeline disk.qcow2 > snapshots.csv   # import into Timesketch",
     )
     .action(async (path: string, options: { json?: boolean; format: Format }) => {
       setExit(await runSnapshots(path, options, io));
