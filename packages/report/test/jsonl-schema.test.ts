@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020";
 import { describe, expect, it } from "vitest";
-import { REPORT_LINE_SCHEMA_URL, renderJsonLines } from "../src/index.js";
-import { sampleEnvelope } from "./helpers.js";
+import {
+  buildImageReport,
+  foldFindings,
+  hostLocation,
+  REPORT_LINE_SCHEMA_URL,
+  renderJsonLines,
+} from "../src/index.js";
+import { finding, sampleEnvelope } from "./helpers.js";
 
 const read = (name: string) =>
   JSON.parse(readFileSync(new URL(`../schema/${name}`, import.meta.url), "utf8"));
@@ -21,6 +27,23 @@ describe("JSON Lines schema", () => {
     expect(all.some((l) => l.error !== undefined)).toBe(true);
     expect(all.some((l) => l.code !== undefined)).toBe(true);
     for (const line of all) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("accepts the summary line of findings folded beyond the per-code cap", () => {
+    const many = Array.from({ length: 4 }, (_, i) => ({
+      ...finding("LEAK", "medium"),
+      evidence: [{ field: "cluster", value: String(i), location: hostLocation(512 * i) }],
+    }));
+    const env = {
+      tool: { name: "t", version: "1" },
+      images: [buildImageReport("d.qcow2", foldFindings(many, 1))],
+    };
+    const out = renderJsonLines(env)
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(out.some((l) => l.folded !== undefined)).toBe(true);
+    for (const line of out) expect(validate(line), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   buildImageReport,
   type Finding,
+  foldFindings,
   hostLocation,
   type ImageReport,
   type ReportEnvelope,
@@ -222,6 +223,27 @@ describe("SARIF tool, rules and invocation", () => {
       exitCode: 3,
       executionSuccessful: false,
     });
+  });
+});
+
+describe("SARIF for findings folded beyond the per-code cap", () => {
+  const many = Array.from({ length: 5 }, (_, i) => ({
+    ...finding("LEAK", "medium"),
+    evidence: [
+      { field: "cluster", value: String(i), location: hostLocation(0x10000 * (i + 1), 512) },
+    ],
+  }));
+  const kept = foldFindings(many, 2);
+  const run = sarifOf([buildImageReport("/d.qcow2", kept)]);
+
+  it("carries the summary's folded facts in its properties, and a fingerprint of its own", () => {
+    const folded = kept.find((f) => f.folded !== undefined)?.folded;
+    expect(folded?.total).toBe(5);
+    expect(run.results).toHaveLength(kept.length);
+    const summary = run.results.find((r: Json) => r.properties.folded !== undefined);
+    expect(summary.properties.folded).toMatchObject({ count: folded?.count, total: 5 });
+    const prints = run.results.map((r: Json) => r.partialFingerprints["findingIdentity/v1"]);
+    expect(new Set(prints).size).toBe(kept.length);
   });
 });
 

@@ -28,11 +28,10 @@ function fnv1a64(text: string): string {
 }
 
 function identity(f: Finding): string {
-  return JSON.stringify(
-    [f.code, f.evidence.map((e) => [e.field, e.location ? canonicalLocation(e.location) : null])],
-    // Exact 64-bit offsets may arrive as bigint; JSON.stringify alone would throw on them.
-    (_key, value) => (typeof value === "bigint" ? value.toString() : value),
-  );
+  return JSON.stringify([
+    f.code,
+    f.evidence.map((e) => [e.field, e.location ? canonicalLocation(e.location) : null]),
+  ]);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Finding } from "../finding.js";
 import type { HostLocation } from "../location.js";
 import type { ContainerFacts, ImageReport, ReportEnvelope } from "../report.js";
 import { compareSeverity, type Severity } from "../severity.js";
-import { canonicalEvidence, canonicalSource } from "./canonical.js";
+import { canonicalEvidence, canonicalFinding, canonicalSource } from "./canonical.js";
 import { FINGERPRINT_KEY, fingerprints } from "./fingerprint.js";
 import { artifactUri, directoryUri, SRCROOT, type UriLocation } from "./sarif-uri.js";
 
@@ -229,7 +229,8 @@ function invocation(
  * in `originalUriBaseIds` as `options.baseDirectory`. The envelope's run facts
  * and `options.exitCode` fill `invocations`; image errors appear there as
  * tool execution notifications with `executionSuccessful: false`. Severity,
- * category, source and the full evidence go in `properties`.
+ * category, source, the full evidence and, on a summary of findings folded
+ * beyond the per-code cap, `folded` go in `properties`.
  *
  * @example
  * ```ts
@@ -251,6 +252,8 @@ export function renderSarif(envelope: ReportEnvelope, options: SarifOptions = {}
       properties.category = f.category;
       properties.source = canonicalSource(f.source);
       properties.evidence = f.evidence.map(canonicalEvidence);
+      const { folded } = canonicalFinding(f);
+      if (folded !== undefined) properties.folded = folded;
       return {
         ruleId: f.code,
         ruleIndex: ruleIndex.get(f.code),
