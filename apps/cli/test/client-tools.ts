@@ -68,7 +68,7 @@ export function runCliAsync(args: string[], cwd?: string): Promise<CliResult> {
       stderr += d;
     });
     child.on("error", fail);
-    child.on("close", (code) => done({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code, signal) => done({ code: code ?? -1, signal, stdout, stderr, args }));
   });
 }
 

@@ -40,15 +40,17 @@ function mactime(body: string): Row[] {
 
 const isoSeconds = (sec: number) => new Date(sec * 1000).toISOString().replace(/\.000Z$/, "Z");
 
-/** Every snapshot qemu-img lists for a fixture, as the row mactime should print for it. */
-function expectedRows(path: string, name: string): string[] {
-  const info = set.answerJson<{
-    snapshots?: Array<{ id: string; name: string; "date-sec": number }>;
-  }>(name, "info.json");
-  return (info?.snapshots ?? []).map(
-    (s) =>
-      `${isoSeconds(s["date-sec"])}|macb|${path}:snapshot ${s.id} "${s.name}" (internal snapshot created)`,
-  );
+type QemuSnapshot = { id: string; name: string; "date-sec": number };
+const qemuSnapshots = (fixture: string) =>
+  set.answerJson<{ snapshots?: QemuSnapshot[] }>(fixture, "info.json")?.snapshots ?? [];
+
+/** The row mactime should print for a snapshot, dated as qemu-img dates it. */
+const rowFor = (path: string, s: QemuSnapshot) =>
+  `${isoSeconds(s["date-sec"])}|macb|${path}:snapshot ${s.id} "${s.name}" (internal snapshot created)`;
+
+/** Every snapshot qemu-img lists for a fixture, as mactime should print it. */
+function expectedRows(path: string, fixture: string): string[] {
+  return qemuSnapshots(fixture).map((s) => rowFor(path, s));
 }
 
 const asText = (rows: Row[]) => rows.map((r) => `${r.date}|${r.type}|${r.name}`).sort();
@@ -61,18 +63,46 @@ if (skip !== undefined) {
   describe("bodyfile read by mactime", () => {
     const fixtures = set.entries.map((e) => ({ name: e.name, path: relative(REPO, set.path(e)) }));
     let batch = "";
+    let snapshotFindings: Array<{ fixture: string; path: string; id: string; name: string }> = [];
 
     beforeAll(async () => {
+      const paths = fixtures.map((f) => f.path);
       // Body files have no header or footer: a batch's file is every fixture's lines, one after another.
-      const r = await runCliAsync(
-        ["audit", "--format", "bodyfile", ...fixtures.map((f) => f.path)],
-        REPO,
+      const [body, json] = await Promise.all([
+        runCliAsync(["audit", "--format", "bodyfile", ...paths], REPO),
+        runCliAsync(["audit", "--format", "json", ...paths], REPO),
+      ]);
+      batch = body.stdout;
+      const images = JSON.parse(json.stdout).images as Array<{
+        path: string;
+        findings: Array<{ code: string; evidence: Array<{ field: string; value: string }> }>;
+      }>;
+      snapshotFindings = images.flatMap((img) =>
+        img.findings
+          .filter((f) => f.code === "QCOW2-SNAPSHOT")
+          .map((f) => {
+            const value = (field: string) => f.evidence.find((e) => e.field === field)?.value;
+            const fixture = fixtures.find((x) => x.path === img.path)?.name ?? "";
+            return {
+              fixture,
+              path: img.path,
+              id: value("snapshot_id") ?? "",
+              name: value("snapshot_name") ?? "",
+            };
+          }),
       );
-      batch = r.stdout;
     }, 120_000);
 
-    it("audit --format bodyfile: exactly one row per snapshot of every fixture, dated as qemu-img dates it", () => {
-      const expected = fixtures.flatMap((f) => expectedRows(f.path, f.name)).sort();
+    it("audit --format bodyfile: exactly one row per snapshot the audit reports, dated as qemu-img dates it", () => {
+      // The events are the audit's QCOW2-SNAPSHOT findings; each date is qemu-img's for that snapshot.
+      const expected = snapshotFindings
+        .map((e) => {
+          const s = qemuSnapshots(e.fixture).find((q) => q.id === e.id && q.name === e.name);
+          if (s === undefined)
+            throw new Error(`qemu-img lists no snapshot ${e.id} "${e.name}" in ${e.fixture}`);
+          return rowFor(e.path, s);
+        })
+        .sort();
       expect(expected.length).toBeGreaterThanOrEqual(10);
       const rows = mactime(batch);
       expect(rows.filter((r) => r.date.startsWith("0000"))).toEqual([]);

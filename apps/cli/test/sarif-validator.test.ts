@@ -5,6 +5,7 @@ import { join, relative, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadFixtureSet } from "../../../fixtures/harness/index.js";
 import { mapLimit, runCliAsync, SARIF_MULTITOOL_ENV, sarifMultitool } from "./client-tools.js";
+import { explain } from "./run-cli.js";
 
 // The official validator (`sarif-multitool validate`, Microsoft's SARIF SDK)
 // over the SARIF of every fixture, given by absolute and by relative path,
@@ -108,7 +109,7 @@ if ("skip" in tool) {
       mkdirSync(join(out, "ours"));
       for (const [i, r] of results.entries()) {
         const job = jobs[i] as { label: string };
-        expect(r.stdout, `${job.label}: ${r.stderr}`).toMatch(/^\{/);
+        expect(r.stdout, `${job.label}: ${explain(r)}`).toMatch(/^\{/);
         const file = join(out, "ours", `${i}.sarif`);
         writeFileSync(file, r.stdout);
         files.push({ label: job.label, file });
