@@ -5,7 +5,9 @@ import {
   isQcow2Error,
   Qcow2Error,
   type Qcow2ErrorCode,
+  type Qcow2Info,
   qemuCheckExitCode,
+  qemuOpenRefusal,
   toQemuCheckJson,
 } from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
@@ -40,17 +42,33 @@ const OPEN_FAILURES: ReadonlySet<Qcow2ErrorCode> = new Set<Qcow2ErrorCode>([
  * Opens the image as qemu-img check does (chain, data file, key) and answers
  * why that failed, or null. The check itself reads only the file's metadata.
  */
-async function openFailure(path: string, options: CheckOptions): Promise<Qcow2Error | null> {
+async function openFailure(
+  path: string,
+  info: Qcow2Info,
+  options: CheckOptions,
+): Promise<Qcow2Error | null> {
+  const passphrases = await readPassphrases(options);
   try {
     const image = await openWithPassphrases(
       path,
       options.backingDir === undefined ? {} : { backingDir: options.backingDir },
-      await readPassphrases(options),
+      passphrases,
     );
     await image.close();
     return null;
   } catch (e) {
     if (isQcow2Error(e) && OPEN_FAILURES.has(e.code)) return e;
+    // qemu-img check opens in check mode, which lets through some headers the
+    // reader refuses; it still needs the key of an encrypted image.
+    if (
+      info.encryptionMethod !== 0 &&
+      passphrases.length === 0 &&
+      qemuOpenRefusal(info, "check") === null
+    )
+      return new Qcow2Error(
+        "PASSPHRASE_REQUIRED",
+        "the image is encrypted: qemu-img check needs its key (--passphrase-file)",
+      );
     // Anything else the metadata check meets and reports itself.
     return null;
   }
@@ -123,8 +141,8 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
       return notOpened(e, path, io);
     }
-    if (!options.metadataOnly && info.version !== 1) {
-      const failure = await openFailure(path, options);
+    if (!options.metadataOnly) {
+      const failure = await openFailure(path, info, options);
       if (failure !== null) {
         io.stderr.write(
           `qcow2-forensic: ${path}: ${failure.message}\n` +

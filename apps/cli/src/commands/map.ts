@@ -1,4 +1,4 @@
-import { formatQemuMapEntry, type MapExtent } from "@x/qcow2-core";
+import { formatQemuMapEntry, formatQemuMapJson, type MapExtent } from "@x/qcow2-core";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
@@ -45,6 +45,8 @@ export async function runMap(
       buffer = "";
       return write(io, text);
     });
+    // qemu-img prints one empty extent for a disk of 0 bytes.
+    if (first && options.json) buffer += formatQemuMapJson([]).slice(1, -2);
     await write(io, options.json ? `${buffer}]\n` : buffer);
   } finally {
     await image.close();
