@@ -11,6 +11,7 @@ import {
   readLuksHeader,
   readSnapshots,
   refcountReport,
+  stringifyQemuJson,
   toQemuCheckJson,
   toQemuImgInfo,
   toQemuSnapshotList,
@@ -76,8 +77,8 @@ async function snapshotViews(bytes: Uint8Array): Promise<void> {
 async function qemuViews(bytes: Uint8Array): Promise<void> {
   const info = await inspect(src(bytes));
   const table = await readSnapshots(src(bytes), info);
-  JSON.stringify(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
-  JSON.stringify(toQemuSnapshotList(table.snapshots));
+  stringifyQemuJson(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
+  stringifyQemuJson(toQemuSnapshotList(table.snapshots));
   if (info.version === 1) return;
   const report = await check(src(bytes), info);
   JSON.stringify(toQemuCheckJson(report, NAME));
