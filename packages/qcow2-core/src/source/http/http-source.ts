@@ -226,24 +226,31 @@ class RemoteObject implements HttpSource {
     const start = Math.min(Math.max(0, position), this.size);
     const n = Math.max(0, Math.min(length, this.size - start));
     const out = new Uint8Array(n);
-    await this.readInto(out, start);
+    await this.fill(out, start, length);
     return out;
   }
 
   async readInto(target: Uint8Array, position: number): Promise<number> {
-    if (this.closed) throw new Qcow2Error("IO", "read after close", { file: this.name });
     const start = Math.min(Math.max(0, position), this.size);
     const n = Math.max(0, Math.min(target.length, this.size - start));
-    if (n === 0) return 0;
-    const out = target.subarray(0, n);
+    await this.fill(target.subarray(0, n), start, target.length);
+    return n;
+  }
+
+  /** Fills `out` (already clipped to the object) at `start`; `asked` is the length the caller asked for. */
+  private async fill(out: Uint8Array, start: number, asked: number): Promise<void> {
+    if (this.closed) throw new Qcow2Error("IO", "read after close", { file: this.name });
+    const n = out.length;
+    if (n === 0) return;
     if (this.whole) {
       out.set(this.head.subarray(start, start + n));
-    } else if (n > 4 * this.o.blockSize) {
+    } else if (asked > 4 * this.o.blockSize) {
+      // Judged by the length asked for: the last read of a sequential walk, cut short by
+      // the end of the object, is still one of the walk's (and was fetched ahead).
       await this.direct(out, start);
     } else {
       await this.cached(out, start);
     }
-    return n;
   }
 
   /**
