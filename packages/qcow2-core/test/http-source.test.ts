@@ -161,7 +161,9 @@ describe("httpSource reads", () => {
   it("names the object by its URL with the query string redacted", async () => {
     const source = await httpSource(`${server.url("blob.bin")}?X-Amz-Signature=abc`, fast);
     expect(source.name).toBe(`${server.url("blob.bin")}?REDACTED`);
-    expect(redactUrl("https://u:p@h.example/a?b=c#d")).toBe("https://REDACTED@h.example/a?REDACTED");
+    expect(redactUrl("https://u:p@h.example/a?b=c#d")).toBe(
+      "https://REDACTED@h.example/a?REDACTED",
+    );
     await source.close();
   });
 
@@ -247,7 +249,9 @@ describe("httpSource against a misbehaving server", () => {
     it(`${status}: HTTP_STATUS naming the URL and the status, not retried`, async () => {
       server.mode = { status };
       const url = `${server.url("blob.bin")}?sig=abc`;
-      const e = await failure(httpSource(url, { ...fast, headers: { Authorization: "Bearer s3cret" } }));
+      const e = await failure(
+        httpSource(url, { ...fast, headers: { Authorization: "Bearer s3cret" } }),
+      );
       expect(e.code).toBe("HTTP_STATUS");
       expect(e.value).toBe(String(status));
       expect(e.message).toContain(`HTTP ${status}`);

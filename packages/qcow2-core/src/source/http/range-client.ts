@@ -138,7 +138,8 @@ export class RangeClient {
       return await handle(res, arm);
     } catch (e) {
       if (e instanceof Qcow2Error || e instanceof Retryable) throw e;
-      if (this.s.signal?.aborted) throw this.error("ABORTED", "aborted by the caller", { cause: e });
+      if (this.s.signal?.aborted)
+        throw this.error("ABORTED", "aborted by the caller", { cause: e });
       if (this.closer.signal.aborted) throw this.error("IO", "read after close", { cause: e });
       if (timedOut) {
         throw new Retryable(
@@ -393,11 +394,9 @@ export class RangeClient {
       });
       if (progress.filled < target.length) {
         throw new Retryable(
-          this.error(
-            "IO",
-            `connection closed after ${progress.filled} of ${target.length} bytes`,
-            { offset: start },
-          ),
+          this.error("IO", `connection closed after ${progress.filled} of ${target.length} bytes`, {
+            offset: start,
+          }),
         );
       }
     });
@@ -469,8 +468,7 @@ export class RangeClient {
         this.closer.signal.removeEventListener("abort", onAbort);
       };
       timer.id = setTimeout(
-        () =>
-          fail(new Retryable(this.error("TIMEOUT", `no bytes within ${this.s.timeout} ms`))),
+        () => fail(new Retryable(this.error("TIMEOUT", `no bytes within ${this.s.timeout} ms`))),
         this.s.timeout,
       );
       this.s.signal?.addEventListener("abort", onAbort);
