@@ -51,7 +51,8 @@ export function remoteAwareResolvers(
       return source;
     } catch (e) {
       if (isQcow2Error(e) && e.code === "HTTP_STATUS" && (e.value === "404" || e.value === "410"))
-        throw new Qcow2Error(code, `${what} not found (${e.message} at ${redactUrl(url)})`, {
+        // Worded as for a local file: a report reads the same wherever the evidence lives.
+        throw new Qcow2Error(code, `${what} not found (looked for ${redactUrl(url)})`, {
           value: what,
           cause: e,
         });

@@ -21,6 +21,7 @@ export { renderText } from "./render/text.js";
 export type {
   ContainerFacts,
   ImageReport,
+  RemoteFacts,
   ReportEnvelope,
   ReportError,
   RunInfo,

@@ -1,19 +1,21 @@
 import { Worker } from "node:worker_threads";
 import type { ImageReport } from "@x/report";
-import { type AuditJob, runAuditJob } from "./audit-job.js";
+import { type AuditJob, type AuditJobHooks, runAuditJob } from "./audit-job.js";
 
 /**
  * Audits `jobs` on `threads` worker threads and hands each report to
  * `onReport` as soon as it is ready (completion order). With one thread or
- * one job it runs in this thread.
+ * one job it runs in this thread, and only then are `hooks` called.
  */
 export async function auditAll(
   jobs: readonly AuditJob[],
   threads: number,
+  hooks: AuditJobHooks,
   onReport: (index: number, report: ImageReport) => void,
 ): Promise<void> {
   if (threads <= 1 || jobs.length <= 1) {
-    for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job));
+    const inThread = jobs.length === 1 ? hooks : {};
+    for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job, inThread));
     return;
   }
   const workerUrl = new URL("./audit-worker.js", import.meta.url);

@@ -217,7 +217,7 @@ export function registerExport(program: Command, io: Io, setExit: (code: number)
     program
       .command("export")
       .description("write the guest-visible disk as a raw image (sparse when the output is a file)")
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .argument("<out>", "output file, or - for stdout")
       .option("--hash <list>", "also print hashes of what was written: sha256, sha1, md5")
       .option("-f, --force", "replace an existing output file (never an evidence file)")

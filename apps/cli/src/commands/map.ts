@@ -59,7 +59,7 @@ export function registerMap(program: Command, io: Io, setExit: (code: number) =>
       .description(
         "show how guest ranges map to host files: data, zeros, unallocated, and which chain layer holds them",
       )
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .option("--json", "print exactly what `qemu-img map --output=json` prints"),
   )
     .addHelpText(
