@@ -32,8 +32,17 @@ export function runCliAsync(
   args: string[],
   options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
 ): Promise<CliResult & { stdoutBytes: Buffer }> {
+  return runAsync(process.execPath, [CLI, ...args], options);
+}
+
+/** Runs any program without blocking the event loop. */
+export function runAsync(
+  program: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult & { stdoutBytes: Buffer }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(program, args, {
       cwd: options.cwd,
       env: { ...process.env, NO_COLOR: "1", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
