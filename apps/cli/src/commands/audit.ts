@@ -253,7 +253,7 @@ Examples:
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
   $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
   $ qcow2-forensic audit --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2
-  $ aws s3 presign s3://bucket/disk.qcow2 | qcow2-forensic audit --format json --from-file -
+  $ list-presigned-urls case-7/ | qcow2-forensic audit --format jsonl --from-file -
 
 Images given as http(s):// URLs are read with Range requests, moving only the metadata the audit needs;
 the report records the URL (query string redacted), size, ETag and Last-Modified, and --hash-container

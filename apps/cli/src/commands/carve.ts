@@ -100,7 +100,7 @@ export function registerCarve(program: Command, io: Io, setExit: (code: number) 
     .option("-q, --quiet", "no progress bar")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic carve disk.qcow2 carved/\n  $ jq '.runs[] | {offset, reason, sha256}' carved/manifest.json",
+      "\nExamples:\n  $ qcow2-forensic carve disk.qcow2 carved/\n  $ jq '.runs[] | {offset, reason, sha256}' carved/manifest.json\n  $ qcow2-forensic carve -H 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2 carved/",
     )
     .action(async (path: string, dir: string, options: { quiet?: boolean } & RemoteOptions) => {
       setExit(await runCarve(path, dir, options, io));

@@ -150,7 +150,7 @@ export function registerCheck(program: Command, io: Io, setExit: (code: number) 
   withRemoteOptions(withPassphraseOptions(command))
     .addHelpText(
       "after",
-      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2",
+      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2\n  $ qcow2-forensic check --json https://evidence.example/case-7/disk.qcow2   # moves only the metadata",
     )
     .action(async (path: string, options: CheckOptions) => {
       setExit(await runCheck(path, options, io));

@@ -104,7 +104,7 @@ export function registerHash(program: Command, io: Io, setExit: (code: number) =
   )
     .addHelpText(
       "after",
-      "\nThe guest hash equals `qemu-img convert -O raw` followed by sha256sum.\n\nExamples:\n  $ qcow2-forensic hash disk.qcow2\n  $ qcow2-forensic hash --algorithm sha256,md5 --container --json disk.qcow2",
+      "\nThe guest hash equals `qemu-img convert -O raw` followed by sha256sum.\n\nExamples:\n  $ qcow2-forensic hash disk.qcow2\n  $ qcow2-forensic hash --algorithm sha256,md5 --container --json disk.qcow2\n  $ qcow2-forensic hash --container https://evidence.example/case-7/disk.qcow2   # the container is streamed once",
     )
     .action(async (path: string, options: HashOptions) => {
       setExit(await runHash(path, options, io));

@@ -64,7 +64,7 @@ export function registerMap(program: Command, io: Io, setExit: (code: number) =>
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic map disk.qcow2\n  $ qcow2-forensic map --json overlay.qcow2 --backing-dir /evidence/bases",
+      "\nExamples:\n  $ qcow2-forensic map disk.qcow2\n  $ qcow2-forensic map --json overlay.qcow2 --backing-dir /evidence/bases\n  $ qcow2-forensic map --json https://evidence.example/case-7/overlay.qcow2   # its relative backing file is fetched from the same folder",
     )
     .action(async (path: string, options: ImageReadOptions & { json?: boolean }) => {
       setExit(await runMap(path, options, io));

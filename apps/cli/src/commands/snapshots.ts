@@ -55,7 +55,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .option("--json", "same as --format json")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt",
+      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt\n  $ qcow2-forensic snapshots https://evidence.example/case-7/disk.qcow2",
     )
     .action(async (path: string, options: { json?: boolean; format: Format } & RemoteOptions) => {
       setExit(await runSnapshots(path, options, io));

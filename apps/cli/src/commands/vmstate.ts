@@ -90,7 +90,7 @@ export function registerVmstate(program: Command, io: Io, setExit: (code: number
     .option("-q, --quiet", "no progress bar")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic vmstate --snapshot 1 disk.qcow2 ram.qevm\n  $ qcow2-forensic vmstate -s before-update disk.qcow2 - | xxd | head",
+      "\nExamples:\n  $ qcow2-forensic vmstate --snapshot 1 disk.qcow2 ram.qevm\n  $ qcow2-forensic vmstate -s before-update disk.qcow2 - | xxd | head\n  $ qcow2-forensic vmstate -s 1 https://evidence.example/case-7/disk.qcow2 ram.qevm",
     )
     .action(async (path: string, out: string, options: VmstateOptions) => {
       setExit(await runVmstate(path, out, options, io));
