@@ -111,7 +111,13 @@ export {
   httpSource,
   isHttpSource,
 } from "./source/http/http-source.js";
-export { type HttpTransferStats, newTransferStats } from "./source/http/range-client.js";
+export {
+  fetchTransport,
+  type HttpAnswer,
+  type HttpTransferStats,
+  type HttpTransport,
+  newTransferStats,
+} from "./source/http/range-client.js";
 export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";

@@ -11,6 +11,7 @@ import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
+import { nodeHttpTransport } from "./node-http-transport.js";
 import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
@@ -253,8 +254,15 @@ export async function openEvidenceSource(
   pathOrUrl: string,
   options: { http?: HttpSourceOptions } = {},
 ): Promise<ByteSource & { close(): Promise<void> }> {
-  if (isHttpUrl(pathOrUrl)) return httpSource(pathOrUrl, options.http);
+  if (isHttpUrl(pathOrUrl)) return httpSource(pathOrUrl, withNodeTransport(options.http));
   return openFileSource(pathOrUrl);
+}
+
+/** `node:http` unless the caller chose a `fetch` or a transport of their own. */
+function withNodeTransport(http: HttpSourceOptions = {}): HttpSourceOptions {
+  return http.fetch !== undefined || http.transport !== undefined
+    ? http
+    : { ...http, transport: nodeHttpTransport };
 }
 
 /**
@@ -271,6 +279,7 @@ export function evidenceResolvers(
     ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
     ...(options.http === undefined ? {} : { http: options.http }),
   };
+  if (remote.http !== undefined || isHttpUrl(top)) remote.http = withNodeTransport(remote.http);
   return remoteAwareResolvers(top, remote, {
     backing: fileBackingResolver(
       options.backingDir === undefined ? {} : { backingDir: options.backingDir },
@@ -342,3 +351,4 @@ export function passphraseUnlock(
 
 export type { SectorCipher } from "./crypto/cipher.js";
 export { legacyAes, unlockLuks } from "./crypto/node-luks.js";
+export { nodeHttpTransport } from "./node-http-transport.js";

@@ -2,7 +2,9 @@ import { Qcow2Error } from "../../errors.js";
 import type { ByteSource } from "../byte-source.js";
 import { PAGE, PageCache } from "./page-cache.js";
 import {
+  fetchTransport,
   type HttpTransferStats,
+  type HttpTransport,
   newTransferStats,
   type PinnedObject,
   RangeClient,
@@ -46,6 +48,11 @@ export interface HttpSourceOptions {
   maxRequestSize?: number;
   /** The `fetch` to use (default the global one). */
   fetch?: typeof fetch;
+  /**
+   * How requests are sent, instead of `fetch` (the Node entry's
+   * `openEvidenceSource` uses `nodeHttpTransport`, on `node:http`).
+   */
+  transport?: HttpTransport;
   /** Counters to add to (share one object across a chain to total it). */
   stats?: HttpTransferStats;
   /** The name in messages and reports (default: the URL with its query string redacted). */
@@ -164,14 +171,14 @@ export async function httpSource(
     throw new Qcow2Error("IO", "not an http:// or https:// URL", { file: name, value: name });
   const o = checkedOptions(options);
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  if (typeof fetchImpl !== "function")
+  if (options.transport === undefined && typeof fetchImpl !== "function")
     throw new Qcow2Error("IO", "no fetch() in this environment", { file: name });
   const stats = options.stats ?? newTransferStats();
   const client = new RangeClient({
     url: href,
     name,
     headers: headerPairs(options.headers),
-    fetch: fetchImpl.bind(globalThis),
+    transport: options.transport ?? fetchTransport(fetchImpl.bind(globalThis)),
     timeout: o.timeout,
     retries: o.retries,
     retryDelay: o.retryDelay,
@@ -195,6 +202,7 @@ class RemoteObject implements HttpSource {
   private flushing = false;
   private ahead: AheadRange[] = [];
   private lastEnd = -1;
+  private directsInFlight = 0;
   private closed = false;
 
   constructor(
@@ -348,20 +356,28 @@ class RemoteObject implements HttpSource {
   private async direct(out: Uint8Array, position: number): Promise<void> {
     const end = position + out.length;
     const sequential = position === this.lastEnd;
+    // A caller with reads of its own in flight (chunks() keeps two ahead) pipelines already:
+    // fetching ahead for it too would only add a copy of every byte.
+    const pipelined = this.directsInFlight > 0;
     this.lastEnd = end;
     const window = (this.o.readAhead + 2) * out.length;
     // Ranges fetched for another stretch of the object are of no more use.
     this.ahead = this.ahead.filter((a) => a.end > position && a.start < position + window);
     const hit = this.ahead.find((a) => a.start <= position && end <= a.end);
-    if (sequential && this.o.readAhead > 0 && out.length <= MAX_READ_AHEAD_LENGTH)
+    if (sequential && !pipelined && this.o.readAhead > 0 && out.length <= MAX_READ_AHEAD_LENGTH)
       this.fetchAhead(end, out.length);
-    if (hit === undefined) {
-      await this.client.fill(out, position);
-      return;
+    this.directsInFlight++;
+    try {
+      if (hit === undefined) {
+        await this.client.fill(out, position);
+        return;
+      }
+      const bytes = await hit.bytes;
+      out.set(bytes.subarray(position - hit.start, end - hit.start));
+      if (end === hit.end) this.ahead = this.ahead.filter((a) => a !== hit);
+    } finally {
+      this.directsInFlight--;
     }
-    const bytes = await hit.bytes;
-    out.set(bytes.subarray(position - hit.start, end - hit.start));
-    if (end === hit.end) this.ahead = this.ahead.filter((a) => a !== hit);
   }
 
   /** Keeps `readAhead` ranges of `length` in flight after `from`. */
