@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
+import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EvidenceServer, startEvidenceServer } from "../../../fixtures/harness/http-server.js";
 import { FIXTURES_DIR, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
@@ -10,6 +12,11 @@ import { runAsync, runCliAsync } from "./run-cli.js";
 // Every command on an http:// URL against the same command on the local file: outputs equal
 // apart from where the image lives. The server (fixtures/harness/http-server.ts) runs in this
 // process on 127.0.0.1 and counts what it sends.
+
+const require = createRequire(import.meta.url);
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(
+  require("@x/report/schema/report.schema.json") as object,
+);
 
 const root = mkdtempSync(join(tmpdir(), "qcow2-remote-"));
 cpSync(join(FIXTURES_DIR, "images"), root, { recursive: true });
@@ -153,6 +160,7 @@ describe("remote custody", () => {
     const r = await runCliAsync(["audit", "--format", "json", "--hash-container", url]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain("s3cr3t");
+    expect(validate(JSON.parse(r.stdout)), JSON.stringify(validate.errors)).toBe(true);
     const image = images(r.stdout)[0];
     const file = readFileSync(local("snapshots.qcow2"));
     const served = server.log.find((x) => x.status === 206);
