@@ -135,8 +135,19 @@ async function discard(res: HttpAnswer): Promise<void> {
 export class RangeClient {
   pinned: PinnedObject | null = null;
   private readonly closer = new AbortController();
+  /**
+   * What stops each request and wait in progress. One listener on the caller's
+   * signal serves them all: a listener each would pile up (16 requests in flight).
+   */
+  private readonly stoppers = new Set<() => void>();
 
-  constructor(private readonly s: RangeClientSettings) {}
+  constructor(private readonly s: RangeClientSettings) {
+    s.signal?.addEventListener("abort", () => this.stopAll(), { once: true });
+  }
+
+  private stopAll(): void {
+    for (const stop of [...this.stoppers]) stop();
+  }
 
   private error(
     code: "IO" | "HTTP_STATUS" | "RANGE_NOT_SUPPORTED" | "SOURCE_CHANGED" | "TIMEOUT" | "ABORTED",
@@ -168,8 +179,7 @@ export class RangeClient {
       }, this.s.timeout);
     };
     const stop = () => controller.abort();
-    this.s.signal?.addEventListener("abort", stop);
-    this.closer.signal.addEventListener("abort", stop);
+    this.stoppers.add(stop);
     arm();
     try {
       this.s.stats.requests++;
@@ -196,8 +206,7 @@ export class RangeClient {
       throw new Retryable(this.error("IO", `request failed (${range}): ${reason}`, { cause: e }));
     } finally {
       clearTimeout(timer);
-      this.s.signal?.removeEventListener("abort", stop);
-      this.closer.signal.removeEventListener("abort", stop);
+      this.stoppers.delete(stop);
     }
   }
 
@@ -222,15 +231,13 @@ export class RangeClient {
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
-        this.s.signal?.removeEventListener("abort", done);
-        this.closer.signal.removeEventListener("abort", done);
+        this.stoppers.delete(done);
         if (this.s.signal?.aborted) reject(this.error("ABORTED", "aborted by the caller"));
         else if (this.closer.signal.aborted) reject(this.error("IO", "read after close"));
         else resolve();
       };
       const timer = setTimeout(done, ms);
-      this.s.signal?.addEventListener("abort", done);
-      this.closer.signal.addEventListener("abort", done);
+      this.stoppers.add(done);
     });
   }
 
@@ -503,15 +510,13 @@ export class RangeClient {
         );
       const cleanup = () => {
         clearTimeout(timer.id);
-        this.s.signal?.removeEventListener("abort", onAbort);
-        this.closer.signal.removeEventListener("abort", onAbort);
+        this.stoppers.delete(onAbort);
       };
       timer.id = setTimeout(
         () => fail(new Retryable(this.error("TIMEOUT", `no bytes within ${this.s.timeout} ms`))),
         this.s.timeout,
       );
-      this.s.signal?.addEventListener("abort", onAbort);
-      this.closer.signal.addEventListener("abort", onAbort);
+      this.stoppers.add(onAbort);
       reader.read().then(
         (value) => {
           cleanup();
@@ -534,5 +539,6 @@ export class RangeClient {
   /** Aborts every request in flight; later requests fail with `IO` "read after close". */
   close(): void {
     this.closer.abort();
+    this.stopAll();
   }
 }
