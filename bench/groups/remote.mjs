@@ -120,10 +120,12 @@ export default {
         ]);
         cmp("audit", SMALL, ctx.ours("audit", "--quiet", url(SMALL)), null);
         const remote = cmp("hash", SMALL, ctx.ours("hash", "--quiet", url(SMALL)), {
+          // -m 1: with its default 8 coroutines, qemu-img 7.2's curl driver hung here (no CPU,
+          // every socket in CLOSE-WAIT after nginx's keep-alive timeout), 9 minutes and counting.
           argv: [
             "sh",
             "-c",
-            `qemu-img convert -O raw '${url(SMALL)}' '${tmpRaw}' && sha256sum '${tmpRaw}'`,
+            `timeout 900 qemu-img convert -m 1 -O raw '${url(SMALL)}' '${tmpRaw}' && sha256sum '${tmpRaw}'`,
           ],
           before: () => fs.rmSync(tmpRaw, { force: true }),
           after: () => fs.rmSync(tmpRaw, { force: true }),
@@ -147,10 +149,12 @@ export default {
           "check",
           META,
           ctx.ours("check", url(META)),
-          ["qemu-img", "check", url(META)],
+          ["timeout", "900", "qemu-img", "check", url(META)],
           [0, 2, 3],
         );
         const m = cmp("map", META, ctx.ours("map", "--json", url(META)), [
+          "timeout",
+          "900",
           "qemu-img",
           "map",
           "--output=json",
@@ -176,7 +180,7 @@ export default {
       return;
     }
     md.push(
-      `Each image is served by nginx on 127.0.0.1 (a server this project does not control); its access log gives the requests and response body bytes of one untimed run of each command. Ours: \`${ctx.cliShown} <command> http://127.0.0.1:PORT/IMG\`. Reference: the same qemu-img command on the same URL (curl driver)${res.qemuSkip ? ` — not measured: ${res.qemuSkip}` : ""}. Times are medians over the runs, process start included; \`hash\` also runs on the local file.`,
+      `Each image is served by nginx on 127.0.0.1 (a server this project does not control); its access log gives the requests and response body bytes of one untimed run of each command. Ours: \`${ctx.cliShown} <command> http://127.0.0.1:PORT/IMG\`. Reference: the same qemu-img command on the same URL (curl driver; \`convert -m 1\`, since with its default 8 coroutines qemu-img 7.2's curl driver hung here: no CPU, every socket in CLOSE-WAIT)${res.qemuSkip ? ` — not measured: ${res.qemuSkip}` : ""}. Times are medians over the runs, process start included; \`hash\` also runs on the local file.`,
       "",
     );
     const bytes = (t) => (t ? `${t.bytes.toLocaleString("en-US")} B (${fmtSize(t.bytes)})` : "n/a");
