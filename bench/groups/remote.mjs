@@ -59,7 +59,11 @@ http {
 /** Requests and body bytes of one untimed run of `argv` (the log is emptied first). */
 function transfer(log, argv, ok = [0]) {
   fs.writeFileSync(log, "");
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  // map --json of meta-4m prints 55 MB.
+  const r = spawnSync(argv[0], argv.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 512 * 1024 * 1024,
+  });
   if (!ok.includes(r.status))
     throw new Error(`${argv.join(" ")} exited ${r.status}: ${r.stderr.toString().slice(-500)}`);
   const lines = fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean);
