@@ -27,6 +27,8 @@ export interface AuditJob {
   passphrases: Uint8Array[];
   /** `--header` lines for images given as URLs. */
   headers: string[];
+  /** Findings of one code kept per image before the rest fold (0 = all). */
+  maxFindingsPerCode: number;
 }
 
 /** What the caller may watch while a job runs in its thread. */
@@ -56,7 +58,10 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
       // A passphrase given for the audit must unlock every encrypted image it meets.
       if (job.passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED"))
         await (await openWithPassphrases(job.path, open, job.passphrases)).close();
-      report = buildImageReport(shown, filterBySeverity(toFindings(anomalies), job.minSeverity));
+      const findings = toFindings(anomalies, undefined, {
+        maxFindingsPerCode: job.maxFindingsPerCode,
+      });
+      report = buildImageReport(shown, filterBySeverity(findings, job.minSeverity));
     } catch (e) {
       report = buildImageReport(shown, [], describeError(e, shown));
     }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import {
   compareSeverity,
+  DEFAULT_MAX_FINDINGS_PER_CODE,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
@@ -41,6 +42,7 @@ interface AuditOptions extends PassphraseOptions, RemoteOptions {
   hashContainer?: boolean;
   hashAlgorithm: string;
   quiet?: boolean;
+  maxFindingsPerCode: string;
 }
 
 function severityOption(value: string | undefined, flag: string): Severity | undefined {
@@ -60,6 +62,16 @@ function clockOption(value: string | undefined): Date | undefined {
       EXIT.usage,
     );
   return d;
+}
+
+function capOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new CliError(
+      `--max-findings-per-code: '${value}' is not a count (0 = unlimited)`,
+      EXIT.usage,
+    );
+  return n;
 }
 
 function jobsOption(value: string | undefined): number {
@@ -109,6 +121,7 @@ export async function runAudit(
   const minSeverity = severityOption(options.minSeverity, "--min-severity");
   const now = clockOption(options.now);
   const threads = jobsOption(options.jobs);
+  const maxFindingsPerCode = capOption(options.maxFindingsPerCode);
   const hashContainer = options.hashContainer
     ? parseAlgorithms(options.hashAlgorithm, "--hash-algorithm")
     : [];
@@ -136,6 +149,7 @@ export async function runAudit(
     hashContainer,
     passphrases,
     headers: options.header ?? [],
+    maxFindingsPerCode,
   }));
   const reports: ImageReport[] = new Array(jobs.length);
   const progress =
@@ -238,6 +252,11 @@ export function registerAudit(
     .option(
       "--now <date>",
       "audit clock for snapshot-date checks (ISO 8601; default: the current time)",
+    )
+    .option(
+      "--max-findings-per-code <n>",
+      "at most n findings of one code per image; the rest fold into one summary finding (0 = unlimited)",
+      String(DEFAULT_MAX_FINDINGS_PER_CODE),
     )
     .option("-q, --quiet", "no progress bar")
     .addHelpText(
