@@ -176,7 +176,12 @@ class Checker {
       const read =
         kept === undefined ? readPadded(this.source, offset, this.cs) : Promise.resolve(kept);
       // The active tables, kept for the OFLAG_COPIED pass, which would otherwise read them again.
-      if (keep && kept === undefined && this.keptTables.size * this.cs < KEPT_TABLE_BYTES)
+      if (
+        keep &&
+        this.source.highLatency &&
+        kept === undefined &&
+        this.keptTables.size * this.cs < KEPT_TABLE_BYTES
+      )
         void read.then(
           (t) => this.keptTables.set(offset, t),
           () => undefined,

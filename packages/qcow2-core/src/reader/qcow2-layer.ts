@@ -87,7 +87,7 @@ export class Qcow2Layer implements Layer {
   private readonly subclusterSize: number;
   private readonly l2Cache: LruCache<number, DataView>;
   private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
-  /** Null for sources with synchronous reads (local files), whose table reads cost no round trip. */
+  /** Only for sources whose every read is a round trip (remote ones). */
   private readonly tablesAhead: TableReadAhead | null;
 
   private constructor(
@@ -108,7 +108,7 @@ export class Qcow2Layer implements Layer {
       : this.clusterSize;
     this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
     const depth = Math.max(1, Math.min(16, Math.floor(TABLE_READ_AHEAD_BYTES / this.clusterSize)));
-    this.tablesAhead = source.readIntoSync === undefined ? new TableReadAhead(depth) : null;
+    this.tablesAhead = source.highLatency ? new TableReadAhead(depth) : null;
   }
 
   /** Opens the active disk, or the disk as of `options.snapshot`. `info` must have passed the reader's checks. */

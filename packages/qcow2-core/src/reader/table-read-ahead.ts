@@ -1,6 +1,6 @@
 /**
  * L2 tables fetched ahead of a walk in guest order (map, a whole-disk read)
- * for sources without synchronous reads, such as a remote image, where each
+ * for sources whose every read is a round trip (a remote image), where each
  * table read one after the other would cost a full round trip. A lone random
  * read fetches nothing extra: read-ahead starts only once the table before
  * the one asked for was asked for too.

@@ -193,6 +193,7 @@ export async function httpSource(
 
 class RemoteObject implements HttpSource {
   readonly kind = "http" as const;
+  readonly highLatency = true;
   readonly size: number;
   readonly etag: string | null;
   readonly lastModified: string | null;
