@@ -1,11 +1,11 @@
-import { toQemuSnapshotList } from "@x/qcow2-core";
+import { stringifyQemuJson, toQemuSnapshotList } from "@x/qcow2-core";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { renderSnapshotsText } from "../views/snapshots-text.js";
-import { formatFacts } from "../views/timeline.js";
+import { formatFacts, snapshotCreated, sortFacts } from "../views/timeline.js";
 
 const FORMATS = ["table", "json", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
@@ -19,15 +19,9 @@ export async function runSnapshots(
   const shown = displayPath(path);
   const format = options.json ? "json" : options.format;
   if (format === "json") {
-    io.stdout.write(`${JSON.stringify(toQemuSnapshotList(snapshots.snapshots), null, 4)}\n`);
+    io.stdout.write(`${stringifyQemuJson(toQemuSnapshotList(snapshots.snapshots))}\n`);
   } else if (format === "timeline" || format === "bodyfile") {
-    const facts = snapshots.snapshots.map((s) => ({
-      unixSecs: s.dateSec,
-      path: shown,
-      subject: `snapshot ${s.id} "${s.name}"`,
-      event: "internal snapshot created",
-      size: s.vmStateSize,
-    }));
+    const facts = sortFacts(snapshots.snapshots.map((s) => snapshotCreated(shown, s)));
     io.stdout.write(formatFacts(facts, format === "timeline" ? "csv" : "bodyfile"));
   } else {
     io.stdout.write(renderSnapshotsText(shown, snapshots));
@@ -47,7 +41,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .addOption(
       new Option(
         "-f, --format <format>",
-        "table, json (qemu-img's snapshot keys), timeline (CSV) or bodyfile (Sleuth Kit)",
+        "table, json (qemu-img's snapshot keys), timeline (Timesketch CSV) or bodyfile (for Sleuth Kit's mactime)",
       )
         .choices(FORMATS)
         .default("table"),
@@ -55,7 +49,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .option("--json", "same as --format json")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt\n  $ qcow2-forensic snapshots https://evidence.example/case-7/disk.qcow2",
+      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt\n  $ qcow2-forensic snapshots --format timeline disk.qcow2 > snapshots.csv   # import into Timesketch\n  $ qcow2-forensic snapshots https://evidence.example/case-7/disk.qcow2",
     )
     .action(async (path: string, options: { json?: boolean; format: Format } & RemoteOptions) => {
       setExit(await runSnapshots(path, options, io));
