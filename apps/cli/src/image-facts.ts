@@ -4,7 +4,10 @@ import {
   inspect,
   isHttpUrl,
   type LuksInfo,
+  type OpenRefusal,
   type Qcow2Info,
+  qemuBitmapRefusal,
+  qemuOpenRefusal,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
@@ -22,6 +25,8 @@ export interface ImageFacts {
   luks: LuksInfo | null;
   /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size; none for a URL. */
   actualSize: number | undefined;
+  /** Why qemu-img would refuse to open the image (its own message), or null. */
+  qemuRefusal: OpenRefusal | null;
 }
 
 /** Reads header, snapshot table and bitmap directory of the image at `path` or URL (read-only). */
@@ -37,7 +42,11 @@ export async function readImageFacts(
     const luks = await readLuksHeader(source, info);
     // qemu-img's curl driver has no allocated size either.
     const st = isHttpUrl(path) ? null : await stat(path);
+    const qemuRefusal =
+      qemuOpenRefusal(info, "read", snapshots) ??
+      (info.version === 1 ? null : await qemuBitmapRefusal(source, info));
     return {
+      qemuRefusal,
       info,
       snapshots,
       bitmaps,
