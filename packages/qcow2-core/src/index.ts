@@ -115,5 +115,19 @@ export {
 } from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
+export {
+  type HttpSource,
+  type HttpSourceOptions,
+  httpSource,
+  isHttpSource,
+} from "./source/http/http-source.js";
+export {
+  fetchTransport,
+  type HttpAnswer,
+  type HttpTransferStats,
+  type HttpTransport,
+  newTransferStats,
+} from "./source/http/range-client.js";
+export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";

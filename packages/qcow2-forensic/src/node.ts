@@ -1,5 +1,6 @@
-/** Node-only entry: audit an image file by path (opened read-only). */
-import { fileBackingResolver, openFileSource } from "@x/qcow2-core/node";
+/** Node-only entry: audit an image file by path or URL (opened read-only). */
+import type { HttpSourceOptions } from "@x/qcow2-core";
+import { evidenceResolvers, openEvidenceSource } from "@x/qcow2-core/node";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { type AuditOptions, auditImage } from "./audit-image.js";
 
@@ -7,10 +8,13 @@ import { type AuditOptions, auditImage } from "./audit-image.js";
 export interface AuditPathOptions extends AuditOptions {
   /** Look for backing files only in this folder (see `fileBackingResolver`). */
   backingDir?: string;
+  /** How images given as `http(s)://` URLs are fetched (headers, timeouts, …). */
+  http?: HttpSourceOptions;
 }
 
 /**
- * Audits the image at `path` in one pass (the seed's `audit_path`, extended):
+ * Audits the image at `path` (a file, or an `http(s)://` URL read with Range
+ * requests) in one pass (the seed's `audit_path`, extended):
  * header, snapshots, bitmaps, LUKS, the backing chain resolved next to the
  * image (or in `backingDir`), and the consistency check. Throws a
  * `Qcow2Error` for unreadable or malformed input. Sorted by severity.
@@ -26,12 +30,10 @@ export async function auditPath(
   path: string,
   options: AuditPathOptions = {},
 ): Promise<Qcow2Anomaly[]> {
-  const source = await openFileSource(path);
+  const source = await openEvidenceSource(path, options);
   try {
     return await auditImage(source, {
-      resolveBacking: fileBackingResolver(
-        options.backingDir === undefined ? {} : { backingDir: options.backingDir },
-      ),
+      resolveBacking: evidenceResolvers(path, options).resolveBacking,
       ...options,
     });
   } finally {

@@ -22,6 +22,7 @@ export { renderText } from "./render/text.js";
 export type {
   ContainerFacts,
   ImageReport,
+  RemoteFacts,
   ReportEnvelope,
   ReportError,
   RunInfo,

@@ -10,15 +10,15 @@ import {
   qemuOpenRefusal,
   toQemuCheckJson,
 } from "@x/qcow2-core";
-import { openFileSource } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { openWithPassphrases } from "../image-open.js";
+import { openEvidence, openWithPassphrases } from "../image-open.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
+import { displayPath, httpOptions, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { hex, safe } from "../views/format.js";
 
 /** What `check` takes. */
-export interface CheckOptions extends PassphraseOptions {
+export interface CheckOptions extends PassphraseOptions, RemoteOptions {
   json?: boolean;
   metadataOnly?: boolean;
   backingDir?: string;
@@ -51,7 +51,10 @@ async function openFailure(
   try {
     const image = await openWithPassphrases(
       path,
-      options.backingDir === undefined ? {} : { backingDir: options.backingDir },
+      {
+        ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+        http: httpOptions(options),
+      },
       passphrases,
     );
     await image.close();
@@ -131,7 +134,8 @@ function notOpened(e: Qcow2Error, path: string, io: Io): number {
 }
 
 export async function runCheck(path: string, options: CheckOptions, io: Io): Promise<number> {
-  const source = await openFileSource(path);
+  const source = await openEvidence(path, options);
+  const shown = displayPath(path);
   let report: CheckReport;
   try {
     let info: Awaited<ReturnType<typeof inspect>>;
@@ -139,13 +143,13 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
       info = await inspect(source);
     } catch (e) {
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
-      return notOpened(e, path, io);
+      return notOpened(e, shown, io);
     }
     if (!options.metadataOnly) {
       const failure = await openFailure(path, info, options);
       if (failure !== null) {
         io.stderr.write(
-          `qcow2-forensic: ${path}: ${failure.message}\n` +
+          `qcow2-forensic: ${shown}: ${failure.message}\n` +
             "qcow2-forensic: like qemu-img check, the image must open before it is checked; --metadata-only checks this file's own metadata without its backing chain or key\n",
         );
         return EXIT_CHECK_FAILED;
@@ -155,7 +159,7 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
       report = await check(source, info);
     } catch (e) {
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
-      io.stderr.write(`qcow2-forensic: ${path}: ${e.message}\n`);
+      io.stderr.write(`qcow2-forensic: ${shown}: ${e.message}\n`);
       const noChecks = e.message === "This image format does not support checks";
       return noChecks ? EXIT_NO_CHECKS : EXIT_CHECK_FAILED;
     }
@@ -164,8 +168,8 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
   }
   io.stdout.write(
     options.json
-      ? `${JSON.stringify(toQemuCheckJson(report, path), null, 4)}\n`
-      : renderCheckText(path, report),
+      ? `${JSON.stringify(toQemuCheckJson(report, shown), null, 4)}\n`
+      : renderCheckText(shown, report),
   );
   return qemuCheckExitCode(report);
 }
@@ -176,7 +180,7 @@ export function registerCheck(program: Command, io: Io, setExit: (code: number) 
     .description(
       "recompute every reference count and compare with the stored ones, as qemu-img check does",
     )
-    .argument("<image>", "QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW2 image file or http(s):// URL (opened read-only)")
     .option("--json", "print the keys and values of `qemu-img check --output=json`")
     .option(
       "--metadata-only",
@@ -184,12 +188,12 @@ export function registerCheck(program: Command, io: Io, setExit: (code: number) 
     )
     .option(
       "--backing-dir <dir>",
-      "look for backing files only in this folder (by recorded path, then base name)",
+      "look for backing files only in this local folder (by recorded path, then base name)",
     );
-  withPassphraseOptions(command)
+  withRemoteOptions(withPassphraseOptions(command))
     .addHelpText(
       "after",
-      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2",
+      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2\n  $ qcow2-forensic check --json https://evidence.example/case-7/disk.qcow2   # moves only the metadata",
     )
     .action(async (path: string, options: CheckOptions) => {
       setExit(await runCheck(path, options, io));

@@ -61,12 +61,12 @@ export function registerMap(program: Command, io: Io, setExit: (code: number) =>
       .description(
         "show how guest ranges map to host files: data, zeros, unallocated, and which chain layer holds them",
       )
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .option("--json", "print exactly what `qemu-img map --output=json` prints"),
   )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic map disk.qcow2\n  $ qcow2-forensic map --json overlay.qcow2 --backing-dir /evidence/bases",
+      "\nExamples:\n  $ qcow2-forensic map disk.qcow2\n  $ qcow2-forensic map --json overlay.qcow2 --backing-dir /evidence/bases\n  $ qcow2-forensic map --json https://evidence.example/case-7/overlay.qcow2   # its relative backing file is fetched from the same folder",
     )
     .action(async (path: string, options: ImageReadOptions & { json?: boolean }) => {
       setExit(await runMap(path, options, io));
