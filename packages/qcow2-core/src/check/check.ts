@@ -22,6 +22,7 @@ import { LIMITS } from "../limits.js";
 import { readSnapshots, type SnapshotTable } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
+import { CensusBuilder } from "./census.js";
 import { assertCheckable } from "./open-checks.js";
 import {
   type CheckProblem,
@@ -59,6 +60,15 @@ function readSyncSafely(
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
 
+/** Options for {@link check}. */
+export interface CheckOptions {
+  /**
+   * Also summarise the host file cluster by cluster into at most `cells`
+   * cells (use, leaks, orphans, overlaps): `CheckReport.census`.
+   */
+  census?: { cells: number };
+}
+
 /**
  * Recomputes every reference count from the image's metadata and compares it
  * with the stored refcounts, as `qemu-img check` does (QEMU's
@@ -73,13 +83,19 @@ const hex64 = (hi: number, lo: number) =>
  * ```ts
  * const r = await check(source);
  * if (r.corruptions > 0) console.log(r.problems.filter((p) => p.corruption));
+ * const { census } = await check(source, undefined, { census: { cells: 1024 } }); // for a picture
  * ```
  */
-export async function check(source: ByteSource, info?: Qcow2Info): Promise<CheckReport> {
+export async function check(
+  source: ByteSource,
+  info?: Qcow2Info,
+  options: CheckOptions = {},
+): Promise<CheckReport> {
   try {
     const facts = info ?? (await inspect(source));
     assertCheckable(facts, source.size);
-    return await new Checker(source, facts, await readSnapshots(source, facts)).run();
+    const checker = new Checker(source, facts, await readSnapshots(source, facts), options);
+    return await checker.run();
   } catch (e) {
     throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
   }
@@ -95,11 +111,13 @@ class Checker {
   private readonly refs: RefcountAccumulator;
   private readonly report: CheckReport;
   private refTable: DataView = new DataView(new ArrayBuffer(0));
+  private readonly census: CensusBuilder | null;
 
   constructor(
     private readonly source: ByteSource,
     private readonly info: Qcow2Info,
     private readonly snapshots: SnapshotTable,
+    options: CheckOptions,
   ) {
     this.cs = info.clusterSize as number;
     this.bits = info.clusterBits;
@@ -125,6 +143,10 @@ class Checker {
       leakedClusters: [],
       orphanedClusters: [],
     };
+    this.census =
+      options.census === undefined
+        ? null
+        : new CensusBuilder(options.census.cells, this.cs, source.size);
   }
 
   /**
@@ -189,6 +211,7 @@ class Checker {
         owners: [owner],
         corruption: true,
       });
+      this.census?.beyondEof(offset);
       return;
     }
     const first = Math.floor(offset / this.cs);
@@ -209,6 +232,7 @@ class Checker {
         continue;
       }
       const previous = ownerOf(r);
+      this.census?.overlap(k);
       this.problem({
         kind: "overlap",
         message: `cluster ${k} (host offset 0x${hex(k * this.cs)}) is used by both ${previous} and ${owner}`,
@@ -278,7 +302,12 @@ class Checker {
     this.checkRefblocks();
     await this.compareRefcounts();
     await this.checkCopiedFlags();
-    return this.report;
+    if (this.census === null) return this.report;
+    const census = this.census.build(this.refs.size, (k) => {
+      const code = this.refs.ownerCodeAt(k);
+      return code === 0 ? "unused" : ownerOf(code);
+    });
+    return { ...this.report, census };
   }
 
   /** QEMU's check_refcounts_l1 (+ check_refcounts_l2 for each table). */
@@ -527,6 +556,7 @@ class Checker {
           owners: ["refcount-block"],
           corruption: true,
         });
+        this.census?.beyondEof(offset);
         continue;
       }
       if (offset !== 0) {
@@ -599,6 +629,8 @@ class Checker {
   private async compareRefcounts(): Promise<void> {
     const perBlock = this.perBlock;
     const order = this.info.refcountOrder;
+    const census = this.census;
+    census?.begin(this.refs.size);
     let highest = 0;
     const visit = (i: number, stored: number | null) => {
       const computed = this.refs.count(i);
@@ -627,6 +659,7 @@ class Checker {
         });
         if (stored === 0 && this.report.orphanedClusters.length < MAX_LISTED_CLUSTERS)
           this.report.orphanedClusters.push(i);
+        census?.flag(i, stored === 0 ? "orphaned" : "refcount-mismatch");
       } else {
         this.report.leaks++;
         this.problem({
@@ -640,6 +673,7 @@ class Checker {
         });
         if (this.report.leakedClusters.length < MAX_LISTED_CLUSTERS)
           this.report.leakedClusters.push(i);
+        census?.flag(i, "leaked");
       }
     };
     // Block by block: one read per refcount block, then a tight loop over its entries.
