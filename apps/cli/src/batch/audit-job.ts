@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
-import { auditPath } from "@x/qcow2-forensic/node";
+import { auditPath, auditPathWithPictures } from "@x/qcow2-forensic/node";
 import {
   buildImageReport,
   type ContainerFacts,
   filterBySeverity,
+  type HtmlImageExtras,
   type ImageReport,
   type Severity,
 } from "@x/report";
@@ -24,6 +25,14 @@ export interface AuditJob {
   /** Container digests to record ("sha256", "md5", "sha1"); empty for none. */
   hashContainer: string[];
   passphrases: Uint8Array[];
+  /** Also draw the image's pictures (for an HTML report). */
+  pictures: boolean;
+}
+
+/** One image's report, with its pictures when the job asked for them (plain data for the worker boundary). */
+export interface AuditOutcome {
+  report: ImageReport;
+  extras?: HtmlImageExtras;
 }
 
 async function containerFacts(
@@ -44,14 +53,37 @@ async function containerFacts(
 }
 
 /** Audits one image; a failure becomes the report's error, never an exception. */
-export async function runAuditJob(job: AuditJob): Promise<ImageReport> {
+export async function runAuditJob(job: AuditJob): Promise<AuditOutcome> {
   let report: ImageReport;
+  let extras: HtmlImageExtras | undefined;
   try {
-    const anomalies: Qcow2Anomaly[] = await auditPath(job.path, {
+    const options = {
       ...(job.quick ? { quick: true } : {}),
       ...(job.backingDir === undefined ? {} : { backingDir: job.backingDir }),
       ...(job.now === undefined ? {} : { now: new Date(job.now) }),
-    });
+    };
+    let anomalies: Qcow2Anomaly[];
+    if (job.pictures) {
+      const base = job.backingDir === undefined ? {} : { backingDir: job.backingDir };
+      const pictured = await auditPathWithPictures(job.path, {
+        ...options,
+        // Guest maps open the image as `export` would: read-only, with the audit's passphrases.
+        openState: ({ snapshot, layerOnly }) =>
+          openWithPassphrases(
+            job.path,
+            {
+              ...base,
+              ...(layerOnly ? { layerOnly: true } : {}),
+              ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+            },
+            job.passphrases,
+          ),
+      });
+      anomalies = pictured.anomalies;
+      extras = { figures: pictured.figures, facts: pictured.facts };
+    } else {
+      anomalies = await auditPath(job.path, options);
+    }
     // A passphrase given for the audit must unlock every encrypted image it meets.
     if (job.passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED")) {
       const base = job.backingDir === undefined ? {} : { backingDir: job.backingDir };
@@ -68,5 +100,5 @@ export async function runAuditJob(job: AuditJob): Promise<ImageReport> {
       report.error ??= describeError(e, job.path);
     }
   }
-  return report;
+  return extras === undefined ? { report } : { report, extras };
 }

@@ -1,16 +1,15 @@
 import { Worker } from "node:worker_threads";
-import type { ImageReport } from "@x/report";
-import { type AuditJob, runAuditJob } from "./audit-job.js";
+import { type AuditJob, type AuditOutcome, runAuditJob } from "./audit-job.js";
 
 /**
- * Audits `jobs` on `threads` worker threads and hands each report to
+ * Audits `jobs` on `threads` worker threads and hands each outcome to
  * `onReport` as soon as it is ready (completion order). With one thread or
  * one job it runs in this thread.
  */
 export async function auditAll(
   jobs: readonly AuditJob[],
   threads: number,
-  onReport: (index: number, report: ImageReport) => void,
+  onReport: (index: number, outcome: AuditOutcome) => void,
 ): Promise<void> {
   if (threads <= 1 || jobs.length <= 1) {
     for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job));
@@ -28,8 +27,8 @@ export async function auditAll(
         const id = next++;
         worker.postMessage({ id, job: jobs[id] });
       };
-      worker.on("message", (m: { id: number; report: ImageReport }) => {
-        onReport(m.id, m.report);
+      worker.on("message", (m: { id: number; outcome: AuditOutcome }) => {
+        onReport(m.id, m.outcome);
         feed();
       });
       worker.on("error", fail);

@@ -1,6 +1,8 @@
 import { availableParallelism } from "node:os";
 import {
   compareSeverity,
+  type HtmlImageExtras,
+  htmlChunks,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
@@ -23,7 +25,7 @@ import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "
 import { startProgress } from "../progress.js";
 import { jsonLinesFor, renderTimeline } from "../views/timeline.js";
 
-const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"] as const;
+const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "html", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
 
 interface AuditOptions extends PassphraseOptions {
@@ -95,13 +97,16 @@ export async function runAudit(
     ...(minSeverity === undefined ? {} : { minSeverity }),
     hashContainer,
     passphrases,
+    pictures: options.format === "html",
   }));
   const reports: ImageReport[] = new Array(jobs.length);
+  const extras: Array<HtmlImageExtras | undefined> = new Array(jobs.length);
   const progress =
     paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
   let done = 0;
-  await auditAll(jobs, threads, (index, report) => {
+  await auditAll(jobs, threads, (index, { report, extras: pictures }) => {
     reports[index] = report;
+    extras[index] = pictures;
     if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
     // JSON Lines stream: each image's lines go out as soon as it is done.
     if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
@@ -113,7 +118,10 @@ export async function runAudit(
     run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
     images: reports,
   };
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
+  if (options.format === "html") {
+    // Written piece by piece: a batch's page can be far larger than one string should be.
+    for (const chunk of htmlChunks(envelope, { extras })) await write(io, chunk);
+  } else if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
   if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
@@ -122,6 +130,12 @@ export async function runAudit(
     return EXIT.findings;
   }
   return EXIT.ok;
+}
+
+/** Writes `text` honouring back-pressure. */
+async function write(io: Io, text: string): Promise<void> {
+  if (!io.stdout.write(text))
+    await new Promise<void>((done) => io.stdout.once("drain", () => done()));
 }
 
 function render(envelope: ReportEnvelope, format: Format, io: Io): string {
@@ -187,14 +201,17 @@ export function registerAudit(
       "after",
       `
 Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
-csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file for mactime/plaso).
+csv (RFC 4180), sarif (2.1.0), html (one self-contained page for a case file: summary table, findings, custody, and
+pictures of each image: host-file map, guest maps of the active state and of the snapshots, backing chain, snapshot
+timeline; it loads nothing and runs no script), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file).
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
 Examples:
   $ qcow2-forensic audit evidence/disk.qcow2
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
-  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/`,
+  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
+  $ qcow2-forensic audit --format html --hash-container /cases/1234/*.qcow2 > case-1234.html`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
       setExit(await runAudit(paths, options, io, argv));
