@@ -25,9 +25,9 @@ function box(node: ChainNode, y: number): string {
   const word = STATE_WORD[node.state];
   const tip = `${node.label}${node.detail === undefined ? "" : ` — ${node.detail}`}${word === "" ? "" : ` (${word})`}`;
   let out = `<g><title>${escapeMarkup(tip)}</title><rect x="${LEFT}" y="${y}" width="${BOX_WIDTH}" height="${BOX_HEIGHT}" rx="4" fill="${fill}" stroke="${stroke}" stroke-width="1.5"${dash}/>`;
-  out += `<text x="${LEFT + 8}" y="${y + 15}" font-weight="bold">${svgText(node.label, 80)}</text>`;
+  out += `<text x="${LEFT + 8}" y="${y + 15}" font-weight="bold">${svgText(node.label, 72)}</text>`;
   if (node.detail !== undefined)
-    out += `<text x="${LEFT + 8}" y="${y + 30}" fill="#333">${svgText(node.detail, 90)}</text>`;
+    out += `<text x="${LEFT + 8}" y="${y + 30}" fill="#333">${svgText(node.detail, 82)}</text>`;
   if (word !== "")
     out += `<text x="${LEFT + BOX_WIDTH + 10}" y="${y + 23}" font-weight="bold" fill="${PALETTE.vermillion}">⚠ ${word}</text>`;
   return `${out}</g>`;
