@@ -47,7 +47,7 @@ const BATCH = [
 const skip = qemuOrSkipReason() ?? chromiumOrSkipReason();
 
 interface JsonReport {
-  images: Array<{ path: string; findings: Array<{ code: string }> }>;
+  images: Array<{ path: string; findings: Array<{ code: string; folded?: { count: number } }> }>;
 }
 
 /** Runs `audit` with `args` as HTML and as JSON: the same inputs and audit clock give the same findings. */
@@ -91,7 +91,8 @@ describe.skipIf(skip !== undefined)("HTML report in headless Chromium", () => {
     qemu("qemu-img", "snapshot", "-c", HOSTILE_SNAPSHOTS[1] as string, img);
     qemu("qemu-img", "rebase", "-u", "-b", HOSTILE_BACKING, "-F", "qcow2", img);
     copyFileSync(img, join(dir, HOSTILE_FILE));
-    hostile = audit(dir, "hostile", [img, join(dir, HOSTILE_FILE)]);
+    // A cap of one finding per code folds the second snapshot's finding into a summary.
+    hostile = audit(dir, "hostile", ["--max-findings-per-code", "1", img, join(dir, HOSTILE_FILE)]);
     batch = audit(dir, "batch", [
       "--jobs",
       "2",
@@ -123,13 +124,23 @@ describe.skipIf(skip !== undefined)("HTML report in headless Chromium", () => {
           codes: [...s.querySelectorAll("[data-finding-code]")].map((f) =>
             f.getAttribute("data-finding-code"),
           ),
+          folded: [...s.querySelectorAll("[data-finding-code]")].map((f) =>
+            Number(f.getAttribute("data-folded-count") ?? 0),
+          ),
         })),
       );
       expect(shown).toEqual(
-        report.json.images.map((i) => ({ path: i.path, codes: i.findings.map((f) => f.code) })),
+        report.json.images.map((i) => ({
+          path: i.path,
+          codes: i.findings.map((f) => f.code),
+          folded: i.findings.map((f) => f.folded?.count ?? 0),
+        })),
       );
       expect(shown.reduce((n, s) => n + s.codes.length, 0)).toBeGreaterThan(5);
     }
+    // The capped report really folded something, and shows it.
+    const { page } = await open(hostile.html);
+    expect(await page.$$eval("[data-folded-count]", (all) => all.length)).toBeGreaterThan(0);
   });
 
   it("shows hostile names as text and runs none of them, even with the CSP lifted", async () => {

@@ -4,10 +4,12 @@ import {
   type ChainWalk,
   type CheckReport,
   check,
+  type HeaderProblem,
   inspect,
   isQcow2Error,
   type Qcow2Error,
   type Qcow2Info,
+  qemuOpenRefusal,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
@@ -17,7 +19,7 @@ import {
 import { compareSeverity } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
-import { auditCheck } from "./audit-check.js";
+import { auditCheck, auditHeaderOffsets } from "./audit-check.js";
 import { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 import { auditSnapshotTable } from "./audit-snapshots.js";
 import { KINDS } from "./kinds/index.js";
@@ -140,7 +142,7 @@ export async function examineImage(
 ): Promise<Examination> {
   const info = await inspect(source);
   const out = audit(info);
-  let snapshots: SnapshotTable | null = null;
+  let snapshots: SnapshotTable | undefined;
   let chain: ChainFacts | null = null;
   let report: CheckReport | null = null;
   if (info.version !== 1) {
@@ -149,6 +151,15 @@ export async function examineImage(
     out.push(...auditBitmaps(await readBitmaps(source, info)));
     out.push(...auditLuks(await readLuksHeader(source, info)));
   }
+  // Unknown incompatible bits have a finding of their own.
+  const refusal = qemuOpenRefusal(info, "read", snapshots);
+  const refused = refusal !== null && info.incompatibleFeatures.unknownBits.length === 0;
+  if (refused)
+    addHeaderProblem(out, {
+      field: refusal.field,
+      value: refusal.value,
+      message: `QEMU refuses to open this image: ${refusal.message}`,
+    });
   if (info.backingFile !== null && options.resolveBacking !== undefined) {
     const walk = await walkBackingChain(
       info,
@@ -163,32 +174,39 @@ export async function examineImage(
       for (const link of walk.links) await link.source.close?.();
     }
   }
+  let checked = false;
   if (!options.quick && info.version !== 1) {
     try {
       const checkOptions = options.census === undefined ? {} : { census: options.census };
       report = await check(source, info, checkOptions);
       out.push(...(await auditCheck(source, info, report)));
+      checked = true;
     } catch (e) {
       if (!isQcow2Error(e) || (e as Qcow2Error).code === "IO") throw e;
-      // QEMU would not open the image for checking; say so unless another finding already does.
-      if (info.incompatibleFeatures.unknownBits.length === 0)
-        addHeaderProblem(out, `qemu-img check refuses this image: ${(e as Qcow2Error).message}`);
+      // QEMU would not check the image; say so unless another finding already does.
+      const message = (e as Qcow2Error).message;
+      if (info.incompatibleFeatures.unknownBits.length === 0 && message !== refusal?.message)
+        addHeaderProblem(out, {
+          field: (e as Qcow2Error).field ?? "header",
+          value: (e as Qcow2Error).value ?? "",
+          message: `qemu-img check refuses this image: ${message}`,
+        });
       report = null;
     }
   }
+  if (!checked && info.version !== 1) out.push(...auditHeaderOffsets(info, source.size));
   return {
     anomalies: sortAnomalies(out),
     name: source.name,
     fileSize: source.size,
     info,
-    snapshots,
+    snapshots: snapshots ?? null,
     chain,
     check: report,
   };
 }
 
-function addHeaderProblem(out: Qcow2Anomaly[], message: string): void {
-  const problem = { field: "header", value: "", message };
+function addHeaderProblem(out: Qcow2Anomaly[], problem: HeaderProblem): void {
   const existing = out.find((a) => a.code === "QCOW2-HEADER-INCONSISTENT");
   if (existing?.code === "QCOW2-HEADER-INCONSISTENT") existing.problems.push(problem);
   else out.push({ code: "QCOW2-HEADER-INCONSISTENT", problems: [problem] });

@@ -12,8 +12,9 @@ export type {
 export { MAX_DRAWN_CELLS, MAX_DRAWN_EVENTS, MAX_DRAWN_NODES } from "./figures/figure.js";
 export { PALETTE, type PaletteColor, type Pattern, type Swatch } from "./figures/palette.js";
 export { renderFigureSvg, renderSvgDocument } from "./figures/render-svg.js";
-export type { Category, Evidence, Finding, Source } from "./finding.js";
+export type { Category, Evidence, Finding, Folded, Source } from "./finding.js";
 export { CATEGORIES, isCategory } from "./finding.js";
+export { DEFAULT_MAX_FINDINGS_PER_CODE, foldFindings } from "./fold.js";
 export type { FieldLocation, GuestLocation, HostLocation, Location } from "./location.js";
 export {
   fieldLocation,

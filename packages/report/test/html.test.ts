@@ -6,6 +6,7 @@ import {
   escapeMarkup,
   type Figure,
   type Finding,
+  foldFindings,
   HTML_CSP,
   hostLocation,
   MAX_DRAWN_CELLS,
@@ -281,5 +282,24 @@ describe("figures", () => {
       ),
     ).toBe(true);
     expect(doc).toContain('id="f0-p1"');
+  });
+});
+
+describe("folded findings", () => {
+  it("a summary standing for findings beyond the per-code cap is marked, counted, and still one element", () => {
+    const many = Array.from({ length: 5 }, (_, i) => ({
+      ...finding("QCOW2-SNAPSHOT", "low"),
+      evidence: [{ field: "n", value: String(i), location: hostLocation(4096 * i) }],
+    }));
+    const findings = foldFindings(many, 3);
+    const html = renderHtml({
+      tool: { name: "t", version: "1" },
+      images: [buildImageReport("x.qcow2", findings)],
+    });
+    expect(count(html, /data-finding-code="QCOW2-SNAPSHOT"/g)).toBe(findings.length);
+    expect(count(html, /data-folded-count="3"/g)).toBe(1);
+    expect(html).toContain("3 more folded, 5 in all");
+    expect(html).toContain('<td class="num">+3</td>');
+    expect(html).toContain("3 more findings are folded into summary findings");
   });
 });

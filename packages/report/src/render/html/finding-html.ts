@@ -23,9 +23,23 @@ function shown(text: string, max: number): string {
   return `${esc(clip(text, max))} <span class="omitted">(${text.length - max + 1} more characters in the JSON report)</span>`;
 }
 
+/** How many findings a folded summary stands for, or 0 for an ordinary finding. */
+export function foldedCount(f: Finding): number {
+  const n = f.folded?.count;
+  return typeof n === "number" && Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
 function opening(f: Finding, compact: boolean): string {
   const severity = severityOf(f);
-  return `<article class="finding${compact ? " compact" : ""}" data-finding-code="${esc(f.code)}" data-severity="${severity}"><header>${severityBadge(f)} <code>${esc(f.code)}</code> <span class="category">${esc(f.category)}</span></header>`;
+  const folded = foldedCount(f);
+  const classes = `finding${compact ? " compact" : ""}${folded > 0 ? " folded" : ""}`;
+  // A folded summary says so in words: it stands for findings the per-code cap did not list.
+  const mark =
+    folded > 0
+      ? ` <span class="folded-mark">${folded} more folded, ${esc(String(f.folded?.total ?? ""))} in all</span>`
+      : "";
+  const data = folded > 0 ? ` data-folded-count="${folded}"` : "";
+  return `<article class="${classes}" data-finding-code="${esc(f.code)}" data-severity="${severity}"${data}><header>${severityBadge(f)} <code>${esc(f.code)}</code> <span class="category">${esc(f.category)}</span>${mark}</header>`;
 }
 
 /** One finding with its note and every evidence item (field, value, host/guest location). */

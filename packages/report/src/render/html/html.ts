@@ -1,6 +1,7 @@
 import type { ReportEnvelope } from "../../report.js";
 import { escapeMarkup as esc } from "../markup.js";
 import {
+  foldedTotal,
   type HtmlImageExtras,
   imageAnchor,
   imageSectionHtml,
@@ -78,13 +79,15 @@ function runFacts(envelope: ReportEnvelope): string {
 function summary(envelope: ReportEnvelope): string {
   let html = `<section id="summary"><h2>Summary</h2><table class="summary"><thead><tr><th>image</th><th>max severity</th>`;
   for (const c of COUNT_COLUMNS) html += `<th class="num">${c}</th>`;
-  html += `<th>error</th></tr></thead><tbody>`;
+  html += `<th class="num">folded</th><th>error</th></tr></thead><tbody>`;
   envelope.images.forEach((image, i) => {
     const counts = severityCounts(image.findings);
     const max = maxLabel(image);
     html += `<tr data-summary-path="${esc(image.path)}"><td><a href="#${imageAnchor(i)}">${esc(image.path)}</a></td><td><span class="badge sev-${max}">${max}</span></td>`;
     for (const c of COUNT_COLUMNS)
       html += `<td class="num">${counts[c] === 0 ? "" : counts[c]}</td>`;
+    const folded = foldedTotal(image.findings);
+    html += `<td class="num">${folded === 0 ? "" : `+${folded}`}</td>`;
     html += `<td>${image.error === null ? "" : `<code>${esc(image.error.code)}</code>`}</td></tr>`;
   });
   return `${html}</tbody></table></section>\n`;

@@ -4,7 +4,7 @@ import type { Finding } from "../../finding.js";
 import type { ImageReport } from "../../report.js";
 import { isSeverity, SEVERITIES, type Severity } from "../../severity.js";
 import { escapeMarkup as esc, utf8Length } from "../markup.js";
-import { compactFindingHtml, findingHtml, severityOf } from "./finding-html.js";
+import { compactFindingHtml, findingHtml, foldedCount, severityOf } from "./finding-html.js";
 
 /** What a report producer adds to an image's section beside its findings. */
 export interface HtmlImageExtras {
@@ -76,7 +76,10 @@ function pictures(figures: readonly Figure[], index: number): { html: string; by
 
 function findings(list: readonly Finding[], used: number): string {
   if (list.length === 0) return "<h3>Findings</h3><p>No findings.</p>";
+  const folded = foldedTotal(list);
   let html = `<h3>Findings (${list.length})</h3>`;
+  if (folded > 0)
+    html += `<p class="notice">${folded} more finding${folded === 1 ? " is" : "s are"} folded into summary findings (marked “folded”) by the per-code cap; raise it with --max-findings-per-code to list them.</p>`;
   let bytes = used;
   let omitted = 0;
   for (const group of GROUPS) {
@@ -103,6 +106,11 @@ function findings(list: readonly Finding[], used: number): string {
 export function maxLabel(image: ImageReport): Severity | "unrated" | "none" {
   if (isSeverity(image.maxSeverity)) return image.maxSeverity;
   return image.findings.length > 0 ? "unrated" : "none";
+}
+
+/** Findings that folded summaries stand for, beyond those listed. */
+export function foldedTotal(list: readonly Finding[]): number {
+  return list.reduce((n, f) => n + foldedCount(f), 0);
 }
 
 /** Counts of findings per severity ("unrated" for those without one). */

@@ -31,6 +31,8 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .finding .category { color: var(--muted); font-size: .85em; }
 .finding p { margin: .25rem 0; overflow-wrap: anywhere; }
 .finding.compact { padding: .2rem .6rem; }
+.finding.folded { border-style: dashed; background: #fafafa; }
+.folded-mark { font-size: .85em; font-weight: 600; border: 1px dashed #555; border-radius: 3px; padding: 0 .35em; }
 table.evidence { font-size: .9em; margin-top: .2rem; }
 table.evidence td:first-child { width: 22%; }
 table.evidence td:last-child { width: 30%; color: var(--muted); }
