@@ -1,4 +1,4 @@
-import { toQemuSnapshotList } from "@x/qcow2-core";
+import { stringifyQemuJson, toQemuSnapshotList } from "@x/qcow2-core";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
@@ -17,7 +17,7 @@ export async function runSnapshots(
   const { snapshots } = await readImageFacts(path);
   const format = options.json ? "json" : options.format;
   if (format === "json") {
-    io.stdout.write(`${JSON.stringify(toQemuSnapshotList(snapshots.snapshots), null, 4)}\n`);
+    io.stdout.write(`${stringifyQemuJson(toQemuSnapshotList(snapshots.snapshots))}\n`);
   } else if (format === "timeline" || format === "bodyfile") {
     const facts = snapshots.snapshots.map((s) => ({
       unixSecs: s.dateSec,

@@ -21,12 +21,8 @@ import { exactField } from "../format/numbers.js";
 import { refcountAt } from "../format/refcount.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
-import {
-  type Qcow2Snapshot,
-  readSnapshots,
-  type SnapshotTable,
-  snapshotL1Field,
-} from "../snapshots.js";
+import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
+import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
 import { CensusBuilder } from "./census.js";
@@ -40,6 +36,12 @@ import {
 } from "./types.js";
 
 const hex = (n: number) => n.toString(16);
+/**
+ * QEMU's BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): the block layer
+ * refuses any read ending beyond it (EIO), where a read merely past end of
+ * file returns zeros.
+ */
+const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 /** A synchronous read with the same typed-error guarantee as the async ones. */
 function readSyncSafely(
   source: ByteSource,
@@ -101,6 +103,13 @@ export async function check(
   try {
     const facts = info ?? (await inspect(source));
     assertCheckable(facts, source.size);
+    // qemu-img check opens the image first, which loads the bitmaps.
+    const bitmaps = await qemuBitmapRefusal(source, facts);
+    if (bitmaps !== null)
+      throw new Qcow2Error(bitmaps.code, bitmaps.message, {
+        field: bitmaps.field,
+        value: bitmaps.value,
+      });
     const checker = new Checker(source, facts, await readSnapshots(source, facts), options);
     return await checker.run();
   } catch (e) {
@@ -379,8 +388,7 @@ class Checker {
 
   /** A snapshot's L1 table offset at full width (the table decoder stores `NaN` above 2^53). */
   private snapshotL1(sn: Qcow2Snapshot): { at: number; exact: bigint } {
-    const field = snapshotL1Field(sn.index);
-    const exact = exactField(sn.l1TableOffset, field, this.snapshots.outOfRange);
+    const exact = BigInt(sn.exact?.l1TableOffset ?? sn.l1TableOffset);
     return { at: Number(exact), exact };
   }
 
@@ -395,6 +403,20 @@ class Checker {
     if (size === 0) return;
     const offset = table.at;
     this.inc(offset, size * 8, owner, referrer, table.exact);
+    if (table.exact + BigInt(size * 8) > BigInt(BDRV_MAX_LENGTH)) {
+      // QEMU's read fails there (EIO) and check_refcounts_l1 gives up the whole check.
+      this.problem({
+        kind: "check-error",
+        message: "ERROR: I/O error in check_refcounts_l1",
+        entryOffset: referrer,
+        corruption: false,
+      });
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `Check failed: Input/output error (the L1 table at 0x${table.exact.toString(16)} lies beyond what QEMU can read)`,
+        { field: "l1_table_offset", value: table.exact.toString() },
+      );
+    }
     const l1 = await readPadded(this.source, offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
@@ -677,8 +699,12 @@ class Checker {
         this.refTable.getUint32(t * 8),
         this.refTable.getUint32(t * 8 + 4),
       );
+      // Misaligned (QEMU signals corruption) or beyond the block layer's range: EIO.
       if (offset !== 0)
-        block = offset % this.cs !== 0 ? null : await readPadded(this.source, offset, this.cs);
+        block =
+          offset % this.cs !== 0 || offset + this.cs > BDRV_MAX_LENGTH
+            ? null
+            : await readPadded(this.source, offset, this.cs);
     }
     if (t * this.perBlock < this.fileClusters + this.perBlock) this.blocks.set(t, block);
     return block;

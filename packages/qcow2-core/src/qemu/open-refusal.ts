@@ -13,6 +13,9 @@ import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import type { SnapshotTable } from "../snapshots.js";
 
+/** QEMU's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB; reads ending beyond it fail with EIO. */
+const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
+
 /** Why QEMU will not open an image, in QEMU's words. */
 export interface OpenRefusal {
   code: Qcow2ErrorCode;
@@ -60,7 +63,7 @@ export function qemuOpenRefusal(
   mode: OpenMode,
   snapshots?: SnapshotTable,
 ): OpenRefusal | null {
-  if (info.version === 1) return null;
+  if (info.version === 1) return qcow1Refusal(info);
   const cs = info.clusterSize;
   if (cs === null)
     return refuse(
@@ -186,6 +189,15 @@ export function qemuOpenRefusal(
     "Active L1 table",
   );
   if (l1 !== null) return l1;
+  // The block layer refuses reads ending beyond BDRV_MAX_LENGTH (EIO), and QEMU reads the L1 table at open.
+  const l1At = exactField(info.l1TableOffset, "l1_table_offset", info.outOfRange);
+  if (info.l1Size > 0 && l1At + BigInt(info.l1Size) * 8n > BDRV_MAX_LENGTH)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Could not read L1 table: Input/output error",
+      "l1_table_offset",
+      l1At,
+    );
 
   // size_to_l1: the L1 entries the virtual size needs.
   const size = exactField(info.virtualSize, "size", info.outOfRange);
@@ -306,7 +318,7 @@ function extensionRefusal(info: Qcow2Info, cs: number): OpenRefusal | null {
           );
       }
     }
-    if (ext.name === "bitmaps" && info.bitmaps !== null) {
+    if (ext.name === "bitmaps") {
       const refusal = bitmapsRefusal(info, ext.length, cs);
       if (refusal !== null) return refusal;
     }
@@ -323,8 +335,8 @@ function bitmapsRefusal(info: Qcow2Info, length: number, cs: number): OpenRefusa
       length,
     );
   // Without the autoclear bit QEMU only warns: the bitmaps are dropped as inconsistent.
-  if (!info.autoclearFeatures.names.includes("bitmaps")) return null;
-  const b = info.bitmaps as NonNullable<Qcow2Info["bitmaps"]>;
+  if (!info.autoclearFeatures.names.includes("bitmaps") || info.bitmaps === null) return null;
+  const b = info.bitmaps;
   if (b.reserved32 !== 0)
     return refuse(
       "INVALID_STRUCTURE",
@@ -361,6 +373,54 @@ function bitmapsRefusal(info: Qcow2Info, length: number, cs: number): OpenRefusa
       `bitmaps_ext: bitmap directory size (${size}) exceeds the maximum supported size (${1024 * 65535})`,
       "bitmap_directory_size",
       size,
+    );
+  return null;
+}
+
+/** block/qcow.c qcow_open: the QCOW1 header fields QEMU refuses, in its order. */
+function qcow1Refusal(info: Qcow2Info): OpenRefusal | null {
+  const size = exactField(info.virtualSize, "size", info.outOfRange);
+  if (size <= 1n)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Image size is too small (must be at least 2 bytes)",
+      "size",
+      size,
+    );
+  if (info.clusterBits < 9 || info.clusterBits > 16)
+    return refuse(
+      "CLUSTER_BITS_OUT_OF_RANGE",
+      "Cluster size must be between 512 and 64k",
+      "cluster_bits",
+      info.clusterBits,
+    );
+  const l2Bits = info.qcow1?.l2Bits ?? 0;
+  if (l2Bits < 6 || l2Bits > 13)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "L2 table size must be between 512 and 64k",
+      "l2_bits",
+      l2Bits,
+    );
+  if (info.encryptionMethod > 1)
+    return refuse(
+      "UNSUPPORTED_FEATURE",
+      "invalid encryption method in qcow header",
+      "crypt_method",
+      info.encryptionMethod,
+    );
+  const shift = BigInt(info.clusterBits + l2Bits);
+  if (size > (1n << 64n) - 1n - (1n << shift))
+    return refuse("LIMIT_EXCEEDED", "Image too large", "size", size);
+  const l1Size = (size + (1n << shift) - 1n) >> shift;
+  if (l1Size > BigInt(Math.floor(0x7fffffff / 8)))
+    return refuse("LIMIT_EXCEEDED", "Image too large", "size", size);
+  if (info.backingFile !== null && info.backingFile.size > 1023)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Backing file name too long",
+      "backing_file_size",
+      info.backingFile.size,
     );
   return null;
 }
