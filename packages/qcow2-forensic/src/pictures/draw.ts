@@ -40,8 +40,15 @@ export interface PictureOptions {
   now?: Date;
 }
 
-const reason = (e: unknown) =>
-  isQcow2Error(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+/**
+ * Why a picture could not be drawn, for its note. Only typed errors (what the
+ * image is) become notes; anything else is a bug and is thrown on, so it
+ * surfaces as one instead of hiding in a caption.
+ */
+function reason(e: unknown): string {
+  if (!isQcow2Error(e)) throw e;
+  return `${e.code}: ${e.message}`;
+}
 
 function stateTitle(snapshot: Qcow2Snapshot | null): string {
   return snapshot === null
@@ -52,7 +59,8 @@ function stateTitle(snapshot: Qcow2Snapshot | null): string {
 /**
  * The guest map of one state of an image. `open(layerOnly)` opens it; when
  * the backing chain cannot be opened, the image's own layer is drawn and the
- * caption says so. Failures become a note (titled `title`), never an error.
+ * caption says so. A typed failure (`Qcow2Error`: what the image is) becomes a
+ * note titled `title`; anything else is a bug and is thrown.
  *
  * @example
  * ```ts
@@ -139,8 +147,8 @@ function hostMap(exam: Examination, cells: number): Figure {
  * The pictures of an examined image, in report order: the host-file map
  * (from the check's census), a guest map of the active state and of each
  * snapshot (up to `maxSnapshotMaps`), the backing chain, the snapshot
- * timeline. A picture that cannot be drawn becomes a note saying why, never
- * an error. Bounded: every map has at most `cells` cells.
+ * timeline. A picture the image does not allow (a typed `Qcow2Error`)
+ * becomes a note saying why. Bounded: every map has at most `cells` cells.
  *
  * @example
  * ```ts
