@@ -37,7 +37,7 @@ export {
 export { renderJson } from "./render/json.js";
 export { renderJsonLines } from "./render/jsonl.js";
 export { clip, escapeMarkup } from "./render/markup.js";
-export type { SarifLevel } from "./render/sarif.js";
+export type { SarifLevel, SarifOptions } from "./render/sarif.js";
 export { renderSarif, sarifLevel } from "./render/sarif.js";
 export type { TextOptions } from "./render/text.js";
 export { renderText } from "./render/text.js";
@@ -55,6 +55,7 @@ export {
   maxSeverityOf,
   sortFindings,
 } from "./report.js";
+export { REPORT_LINE_SCHEMA_URL, REPORT_SCHEMA_URL } from "./schema.js";
 export type { Severity } from "./severity.js";
 export {
   compareSeverity,
