@@ -32,6 +32,7 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
     extensions: info.extensions,
     "feature-name-table": info.featureNameTable,
     "snapshot-table-truncated": snapshots.truncated,
+    "qemu-refuses": facts.qemuRefusal?.message ?? null,
     problems: [...info.problems, ...snapshots.problems, ...bitmaps.problems],
     "out-of-range": [...info.outOfRange, ...snapshots.outOfRange],
   };
