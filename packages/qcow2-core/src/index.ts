@@ -5,7 +5,14 @@
  */
 
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
-export { check } from "./check/check.js";
+export {
+  type HostCensus,
+  type HostCensusCell,
+  type HostClusterFlag,
+  type HostClusterUse,
+  MAX_CENSUS_CELLS,
+} from "./check/census.js";
+export { type CheckOptions, check } from "./check/check.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";

@@ -1,8 +1,16 @@
 /** Node-only entry: audit an image file by path or URL (opened read-only). */
-import type { HttpSourceOptions } from "@x/qcow2-core";
-import { evidenceResolvers, openEvidenceSource } from "@x/qcow2-core/node";
+import type { ByteSource, HttpSourceOptions } from "@x/qcow2-core";
+import { evidenceResolvers, openEvidenceSource, openImage } from "@x/qcow2-core/node";
+import type { Figure } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
-import { type AuditOptions, auditImage } from "./audit-image.js";
+import { type AuditOptions, auditImage, examineImage } from "./audit-image.js";
+import {
+  custodyFacts,
+  DEFAULT_MAP_CELLS,
+  drawPictures,
+  type PictureOptions,
+  type StateOpener,
+} from "./pictures/draw.js";
 
 /** {@link AuditOptions} plus where to look for backing files. */
 export interface AuditPathOptions extends AuditOptions {
@@ -39,4 +47,81 @@ export async function auditPath(
   } finally {
     await source.close();
   }
+}
+
+/** {@link AuditPathOptions} plus how to draw (see `drawPictures`). */
+export interface PicturedAuditOptions extends AuditPathOptions, PictureOptions {}
+
+/** Findings and pictures of one image, as plain data (they cross worker threads). */
+export interface PicturedAudit {
+  anomalies: Qcow2Anomaly[];
+  figures: Figure[];
+  /** File size, format, virtual and cluster size, for a report's custody table. */
+  facts: Array<{ label: string; value: string }>;
+}
+
+/**
+ * {@link auditPath} with the image's pictures: the host-file map from the
+ * same consistency check (one pass), the guest maps of the active state and
+ * of the snapshots, the backing chain, the snapshot timeline. Guest maps open
+ * the image read-only through `openState` (default: `openImage` with
+ * `backingDir` and `http`, no passphrase); `quick` draws no map.
+ *
+ * @example
+ * ```ts
+ * import { auditPathWithPictures } from "@x/qcow2-forensic/node";
+ * const { anomalies, figures } = await auditPathWithPictures("disk.qcow2");
+ * ```
+ */
+export async function auditPathWithPictures(
+  path: string,
+  options: PicturedAuditOptions = {},
+): Promise<PicturedAudit> {
+  const source = await openEvidenceSource(path, options);
+  try {
+    return await auditSourceWithPictures(source, path, options);
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * {@link auditPathWithPictures} over an already opened `source` (the caller
+ * closes it); `path` names the image for backing files and guest maps.
+ */
+export async function auditSourceWithPictures(
+  source: ByteSource,
+  path: string,
+  options: PicturedAuditOptions = {},
+): Promise<PicturedAudit> {
+  const cells = options.cells ?? DEFAULT_MAP_CELLS;
+  const exam = await examineImage(source, {
+    resolveBacking: evidenceResolvers(path, options).resolveBacking,
+    ...options,
+    ...(options.quick ? {} : { census: { cells } }),
+  });
+  const base = {
+    ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+    ...(options.http === undefined ? {} : { http: options.http }),
+  };
+  const openState: StateOpener =
+    options.openState ??
+    (({ snapshot, layerOnly }) =>
+      openImage(path, {
+        ...base,
+        ...(layerOnly ? { layerOnly: true } : {}),
+        ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+      }));
+  const drawing: PictureOptions = { cells };
+  if (options.maxSnapshotMaps !== undefined) drawing.maxSnapshotMaps = options.maxSnapshotMaps;
+  if (options.now !== undefined) drawing.now = options.now;
+  if (!options.quick) drawing.openState = openState;
+  const figures = await drawPictures(exam, drawing);
+  if (options.quick)
+    figures.splice(1, 0, {
+      kind: "note",
+      title: "Guest maps",
+      text: "not drawn — a quick audit reads no mapping tables.",
+    });
+  return { anomalies: exam.anomalies, figures, facts: custodyFacts(exam) };
 }

@@ -1,10 +1,12 @@
 import { type ByteSource, isHttpSource } from "@x/qcow2-core";
 import { evidenceResolvers } from "@x/qcow2-core/node";
 import { auditImage, type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
+import { auditSourceWithPictures } from "@x/qcow2-forensic/node";
 import {
   buildImageReport,
   type ContainerFacts,
   filterBySeverity,
+  type HtmlImageExtras,
   type ImageReport,
   type Severity,
 } from "@x/report";
@@ -29,6 +31,14 @@ export interface AuditJob {
   headers: string[];
   /** Findings of one code kept per image before the rest fold (0 = all). */
   maxFindingsPerCode: number;
+  /** Also draw the image's pictures (for an HTML report). */
+  pictures: boolean;
+}
+
+/** One image's report, with its pictures when the job asked for them (plain data for the worker boundary). */
+export interface AuditOutcome {
+  report: ImageReport;
+  extras?: HtmlImageExtras;
 }
 
 /** What the caller may watch while a job runs in its thread. */
@@ -38,7 +48,7 @@ export interface AuditJobHooks {
 }
 
 /** Audits one image; a failure becomes the report's error, never an exception. */
-export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Promise<ImageReport> {
+export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Promise<AuditOutcome> {
   const shown = displayPath(job.path);
   const http = httpOptions({ header: job.headers });
   const open = {
@@ -46,15 +56,40 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
     http,
   };
   let report: ImageReport;
+  let extras: HtmlImageExtras | undefined;
   let source: (ByteSource & { close(): Promise<void> }) | null = null;
   try {
     try {
       source = await openEvidence(job.path, { header: job.headers });
-      const anomalies: Qcow2Anomaly[] = await auditImage(source, {
+      const options = {
         ...(job.quick ? { quick: true } : {}),
         ...(job.now === undefined ? {} : { now: new Date(job.now) }),
-        resolveBacking: evidenceResolvers(job.path, open).resolveBacking,
-      });
+      };
+      let anomalies: Qcow2Anomaly[];
+      if (job.pictures) {
+        const pictured = await auditSourceWithPictures(source, job.path, {
+          ...options,
+          ...open,
+          // Guest maps open the image as `export` would: read-only, with the audit's passphrases.
+          openState: ({ snapshot, layerOnly }) =>
+            openWithPassphrases(
+              job.path,
+              {
+                ...open,
+                ...(layerOnly ? { layerOnly: true } : {}),
+                ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+              },
+              job.passphrases,
+            ),
+        });
+        anomalies = pictured.anomalies;
+        extras = { figures: pictured.figures, facts: pictured.facts };
+      } else {
+        anomalies = await auditImage(source, {
+          ...options,
+          resolveBacking: evidenceResolvers(job.path, open).resolveBacking,
+        });
+      }
       // A passphrase given for the audit must unlock every encrypted image it meets.
       if (job.passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED"))
         await (await openWithPassphrases(job.path, open, job.passphrases)).close();
@@ -81,7 +116,7 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
   } finally {
     await source?.close();
   }
-  return report;
+  return extras === undefined ? { report } : { report, extras };
 }
 
 async function hashed(

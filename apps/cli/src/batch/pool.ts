@@ -1,11 +1,11 @@
 import { Worker } from "node:worker_threads";
-import { buildImageReport, type ImageReport } from "@x/report";
+import { buildImageReport } from "@x/report";
 import { describeError } from "../errors.js";
 import { displayPath } from "../remote.js";
-import { type AuditJob, type AuditJobHooks, runAuditJob } from "./audit-job.js";
+import { type AuditJob, type AuditJobHooks, type AuditOutcome, runAuditJob } from "./audit-job.js";
 
 /**
- * Audits `jobs` on `threads` worker threads and hands each report to
+ * Audits `jobs` on `threads` worker threads and hands each outcome to
  * `onReport` as soon as it is ready (completion order). With one thread or
  * one job it runs in this thread, and only then are `hooks` called. A worker that dies (an uncaught error, an
  * exit) costs only the image it was auditing, which is reported with the
@@ -15,7 +15,7 @@ export async function auditAll(
   jobs: readonly AuditJob[],
   threads: number,
   hooks: AuditJobHooks,
-  onReport: (index: number, report: ImageReport) => void,
+  onReport: (index: number, outcome: AuditOutcome) => void,
 ): Promise<void> {
   if (threads <= 1 || jobs.length <= 1) {
     const inThread = jobs.length === 1 ? hooks : {};
@@ -52,13 +52,13 @@ export async function auditAll(
           if (current >= 0) {
             const job = jobs[current] as AuditJob;
             const shown = displayPath(job.path);
-            onReport(current, buildImageReport(shown, [], describeError(why, shown)));
+            onReport(current, { report: buildImageReport(shown, [], describeError(why, shown)) });
           }
           if (next < jobs.length) start();
           else done();
         };
-        worker.on("message", (m: { id: number; report: ImageReport }) => {
-          onReport(m.id, m.report);
+        worker.on("message", (m: { id: number; outcome: AuditOutcome }) => {
+          onReport(m.id, m.outcome);
           feed();
         });
         worker.on("error", lost);

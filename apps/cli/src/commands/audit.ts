@@ -4,6 +4,8 @@ import { codeCatalog } from "@x/qcow2-forensic";
 import {
   compareSeverity,
   DEFAULT_MAX_FINDINGS_PER_CODE,
+  type HtmlImageExtras,
+  htmlChunks,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
@@ -27,7 +29,7 @@ import { startProgress } from "../progress.js";
 import { parseHeaders, type RemoteOptions, redactArgv, withRemoteOptions } from "../remote.js";
 import { jsonLinesFor, renderTimeline } from "../views/timeline.js";
 
-const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"] as const;
+const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "html", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
 
 interface AuditOptions extends PassphraseOptions, RemoteOptions {
@@ -151,8 +153,10 @@ export async function runAudit(
     passphrases,
     headers: options.header ?? [],
     maxFindingsPerCode,
+    pictures: options.format === "html",
   }));
   const reports: ImageReport[] = new Array(jobs.length);
+  const extras: Array<HtmlImageExtras | undefined> = new Array(jobs.length);
   const progress =
     paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
   let done = 0;
@@ -167,8 +171,9 @@ export async function runAudit(
         options.quiet,
       ),
   };
-  await auditAll(jobs, threads, hooks, (index, report) => {
+  await auditAll(jobs, threads, hooks, (index, { report, extras: pictures }) => {
     reports[index] = report;
+    extras[index] = pictures;
     if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
     // JSON Lines stream: each image's lines go out as soon as it is done.
     if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
@@ -182,7 +187,11 @@ export async function runAudit(
     images: reports,
   };
   const exitCode = auditExitCode(reports, failOn);
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io, exitCode));
+  if (options.format === "html") {
+    // Written piece by piece: a batch's page can be far larger than one string should be.
+    for (const chunk of htmlChunks(envelope, { extras })) await write(io, chunk);
+  } else if (options.format !== "jsonl")
+    io.stdout.write(render(envelope, options.format, io, exitCode));
   return exitCode;
 }
 
@@ -195,6 +204,12 @@ function auditExitCode(reports: readonly ImageReport[], failOn: Severity | undef
     return EXIT.findings;
   }
   return EXIT.ok;
+}
+
+/** Writes `text` honouring back-pressure. */
+async function write(io: Io, text: string): Promise<void> {
+  if (!io.stdout.write(text))
+    await new Promise<void>((done) => io.stdout.once("drain", () => done()));
 }
 
 function render(envelope: ReportEnvelope, format: Format, io: Io, exitCode: number): string {
@@ -285,6 +300,9 @@ Formats, and the client each is for:
   timeline  Timesketch: CSV with message, datetime (ISO 8601), timestamp_desc, timestamp (µs),
             then path, subject, event, size
   bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
+  html      case files and people: one self-contained page (summary table, findings, custody, and
+            pictures of each image: host-file map, guest maps of the active state and snapshots,
+            backing chain, snapshot timeline); it loads nothing and runs no script
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
@@ -294,6 +312,7 @@ Examples:
   $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
   $ qcow2-forensic audit --format sarif /evidence/disk.qcow2 > disk.sarif
   $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y
+  $ qcow2-forensic audit --format html --hash-container /cases/1234/*.qcow2 > case-1234.html
   $ qcow2-forensic audit --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2
   $ list-presigned-urls case-7/ | qcow2-forensic audit --format jsonl --from-file -
 

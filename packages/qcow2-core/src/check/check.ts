@@ -25,6 +25,7 @@ import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
 import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
+import { CensusBuilder } from "./census.js";
 import { assertCheckable } from "./open-checks.js";
 import {
   type CheckProblem,
@@ -75,6 +76,15 @@ function readSyncSafely(
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
 
+/** Options for {@link check}. */
+export interface CheckOptions {
+  /**
+   * Also summarise the host file cluster by cluster into at most `cells`
+   * cells (use, leaks, orphans, overlaps): `CheckReport.census`.
+   */
+  census?: { cells: number };
+}
+
 /**
  * Recomputes every reference count from the image's metadata and compares it
  * with the stored refcounts, as `qemu-img check` does (QEMU's
@@ -89,9 +99,14 @@ const hex64 = (hi: number, lo: number) =>
  * ```ts
  * const r = await check(source);
  * if (r.corruptions > 0) console.log(r.problems.filter((p) => p.corruption));
+ * const { census } = await check(source, undefined, { census: { cells: 1024 } }); // for a picture
  * ```
  */
-export async function check(source: ByteSource, info?: Qcow2Info): Promise<CheckReport> {
+export async function check(
+  source: ByteSource,
+  info?: Qcow2Info,
+  options: CheckOptions = {},
+): Promise<CheckReport> {
   try {
     const facts = info ?? (await inspect(source));
     assertCheckable(facts, source.size);
@@ -102,7 +117,8 @@ export async function check(source: ByteSource, info?: Qcow2Info): Promise<Check
         field: bitmaps.field,
         value: bitmaps.value,
       });
-    return await new Checker(source, facts, await readSnapshots(source, facts)).run();
+    const checker = new Checker(source, facts, await readSnapshots(source, facts), options);
+    return await checker.run();
   } catch (e) {
     throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
   }
@@ -118,11 +134,13 @@ class Checker {
   private readonly refs: RefcountAccumulator;
   private readonly report: CheckReport;
   private refTable: DataView = new DataView(new ArrayBuffer(0));
+  private readonly census: CensusBuilder | null;
 
   constructor(
     private readonly source: ByteSource,
     private readonly info: Qcow2Info,
     private readonly snapshots: SnapshotTable,
+    options: CheckOptions,
   ) {
     this.cs = info.clusterSize as number;
     this.bits = info.clusterBits;
@@ -149,6 +167,10 @@ class Checker {
       leakedClusters: [],
       orphanedClusters: [],
     };
+    this.census =
+      options.census === undefined
+        ? null
+        : new CensusBuilder(options.census.cells, this.cs, source.size);
   }
 
   /**
@@ -247,6 +269,7 @@ class Checker {
         owners: [owner],
         corruption: true,
       });
+      this.census?.beyondEof(offset);
       return;
     }
     const first = Math.floor(offset / this.cs);
@@ -267,6 +290,7 @@ class Checker {
         continue;
       }
       const previous = ownerOf(r);
+      this.census?.overlap(k);
       this.problem({
         kind: "overlap",
         message: `cluster ${k} (host offset 0x${hex(k * this.cs)}) is used by both ${previous} and ${owner}`,
@@ -349,7 +373,12 @@ class Checker {
     this.checkRefblocks();
     await this.compareRefcounts();
     await this.checkCopiedFlags();
-    return this.report;
+    if (this.census === null) return this.report;
+    const census = this.census.build(this.refs.size, (k) => {
+      const code = this.refs.ownerCodeAt(k);
+      return code === 0 ? "unused" : ownerOf(code);
+    });
+    return { ...this.report, census };
   }
 
   /**
@@ -655,6 +684,7 @@ class Checker {
           owners: ["refcount-block"],
           corruption: true,
         });
+        this.census?.beyondEof(offset);
         continue;
       }
       if (offset !== 0) {
@@ -731,6 +761,8 @@ class Checker {
   private async compareRefcounts(): Promise<void> {
     const perBlock = this.perBlock;
     const order = this.info.refcountOrder;
+    const census = this.census;
+    census?.begin(this.refs.size);
     let highest = 0;
     const visit = (i: number, stored: number | null) => {
       const computed = this.refs.count(i);
@@ -759,6 +791,7 @@ class Checker {
         });
         if (stored === 0 && this.report.orphanedClusters.length < MAX_LISTED_CLUSTERS)
           this.report.orphanedClusters.push(i);
+        census?.flag(i, stored === 0 ? "orphaned" : "refcount-mismatch");
       } else {
         this.report.leaks++;
         this.problem({
@@ -772,6 +805,7 @@ class Checker {
         });
         if (this.report.leakedClusters.length < MAX_LISTED_CLUSTERS)
           this.report.leakedClusters.push(i);
+        census?.flag(i, "leaked");
       }
     };
     // Block by block: one read per refcount block, then a tight loop over its entries.

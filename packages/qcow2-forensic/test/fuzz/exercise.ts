@@ -21,12 +21,21 @@ import {
   buildImageReport,
   type ReportEnvelope,
   renderCsv,
+  renderHtml,
   renderJson,
   renderJsonLines,
   renderSarif,
+  renderSvgDocument,
   renderText,
 } from "@x/report";
-import { auditImage, carveRuns, toFindings } from "../../src/index.js";
+import {
+  auditImage,
+  carveRuns,
+  custodyFacts,
+  drawPictures,
+  examineImage,
+  toFindings,
+} from "../../src/index.js";
 
 /** A mutant that broke the contract: an untyped throw or a time overrun. */
 export interface Failure {
@@ -58,6 +67,27 @@ async function auditAndRender(bytes: Uint8Array): Promise<void> {
   for (const render of [renderJson, renderJsonLines, renderCsv, renderSarif])
     JSON.stringify(render(envelope));
   renderText(envelope, { color: false });
+}
+
+/** What `audit --format html` and `map --format svg` draw: maps of two states at most, every figure rendered. */
+async function pictures(bytes: Uint8Array): Promise<void> {
+  const exam = await examineImage(src(bytes), { now: NOW, census: { cells: 256 } });
+  const figures = await drawPictures(exam, {
+    now: NOW,
+    cells: 256,
+    maxSnapshotMaps: 1,
+    openState: ({ snapshot, layerOnly }) =>
+      Qcow2Image.open(src(bytes), {
+        layerOnly,
+        ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+      }),
+  });
+  const envelope: ReportEnvelope = {
+    tool: { name: "fuzz", version: "0" },
+    images: [buildImageReport(NAME, toFindings(exam.anomalies))],
+  };
+  renderHtml(envelope, { extras: [{ figures, facts: custodyFacts(exam) }] });
+  renderSvgDocument(figures, NAME);
 }
 
 /** Every snapshot (the first four): its view of the disk and its VM state. */
@@ -98,6 +128,7 @@ const RUNNERS = {
   check: (b: Uint8Array) => check(src(b)),
   qemu: qemuViews,
   audit: auditAndRender,
+  pictures,
   map: async (b: Uint8Array) => {
     const image = await Qcow2Image.open(src(b));
     try {
