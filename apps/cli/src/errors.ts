@@ -1,24 +1,6 @@
 import { isQcow2Error } from "@x/qcow2-core";
 
-/** Exit codes shared by every command (SPEC §6). */
-export const EXIT = {
-  ok: 0,
-  /** audit: a finding at or above --fail-on. */
-  findings: 1,
-  usage: 2,
-  /** An image could not be read (audit reports the others). */
-  unreadable: 3,
-} as const;
-
-/** An error the CLI reports as one line and a chosen exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+export { CliError, EXIT } from "./exit.js";
 
 /**
  * The code of an error that no input should ever cause: a bug of this tool,

@@ -1,17 +1,7 @@
 import { Command, CommanderError } from "commander";
-import { registerAudit } from "./commands/audit.js";
-import { registerCarve } from "./commands/carve.js";
-import { registerCheck } from "./commands/check.js";
-import { registerCodes } from "./commands/codes.js";
-import { registerCompletion } from "./commands/completion.js";
-import { registerExport } from "./commands/export.js";
-import { registerHash } from "./commands/hash.js";
-import { registerInfo } from "./commands/info.js";
-import { registerMap } from "./commands/map.js";
-import { registerSnapshots } from "./commands/snapshots.js";
-import { registerVmstate } from "./commands/vmstate.js";
+import { COMMANDS, commandsFor, type Register } from "./command-table.js";
 import { type Io, TOOL } from "./context.js";
-import { CliError, describeError, EXIT } from "./errors.js";
+import { CliError, EXIT } from "./exit.js";
 
 /**
  * Runs the CLI with `argv` (without the node and script entries) and returns
@@ -48,17 +38,11 @@ Examples:
   $ qcow2-forensic audit disk.qcow2
   $ qcow2-forensic info --json disk.qcow2`,
     );
-  registerAudit(program, io, setExit, argv);
-  registerInfo(program, io, setExit);
-  registerSnapshots(program, io, setExit);
-  registerCheck(program, io, setExit);
-  registerMap(program, io, setExit);
-  registerExport(program, io, setExit);
-  registerHash(program, io, setExit);
-  registerCarve(program, io, setExit);
-  registerVmstate(program, io, setExit);
-  registerCodes(program, io, setExit);
-  registerCompletion(program, io, setExit);
+  const names = commandsFor(argv);
+  const registers = await Promise.all(
+    names.map((name) => (COMMANDS[name] as () => Promise<Register>)()),
+  );
+  for (const register of registers) register(program, io, setExit, argv);
   for (const c of program.commands)
     c.exitOverride().option("--debug", "print stack traces for errors");
 
@@ -74,6 +58,7 @@ Examples:
       io.stderr.write(`qcow2-forensic: ${e.message}\n`);
       return e.exitCode;
     }
+    const { describeError } = await import("./errors.js");
     io.stderr.write(`qcow2-forensic: ${describeError(e).message}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
     return EXIT.unreadable;

@@ -1,12 +1,17 @@
-import http, { type IncomingMessage } from "node:http";
-import https from "node:https";
+import type { Agent, IncomingMessage } from "node:http";
+import { lazyHttp, lazyHttps } from "./node-builtins.js";
 import type { HttpAnswer, HttpTransport } from "./source/http/range-client.js";
 
 // Kept-alive connections, as many as the reader keeps requests in flight (check: 16).
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 32 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 32 }),
-};
+// Made on the first request: loading node:http and node:https (TLS) costs start-up time.
+let agents: Record<"http:" | "https:", Agent> | undefined;
+function agentsOnce(): Record<"http:" | "https:", Agent> {
+  agents ??= {
+    "http:": new (lazyHttp().Agent)({ keepAlive: true, maxSockets: 32 }),
+    "https:": new (lazyHttps().Agent)({ keepAlive: true, maxSockets: 32 }),
+  };
+  return agents;
+}
 
 /** Redirects followed, as `fetch` follows them. */
 const MAX_REDIRECTS = 20;
@@ -49,12 +54,12 @@ function get(
   signal: AbortSignal,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const agent = agents[url.protocol as "http:" | "https:"];
+    const agent = agentsOnce()[url.protocol as "http:" | "https:"];
     if (agent === undefined) {
       reject(new Error(`unsupported protocol ${url.protocol}`));
       return;
     }
-    const module = url.protocol === "https:" ? https : http;
+    const module = url.protocol === "https:" ? lazyHttps() : lazyHttp();
     const request = module.request(url, {
       method: "GET",
       agent,

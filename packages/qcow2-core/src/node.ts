@@ -5,12 +5,12 @@
 import { constants as fsConstants, readSync } from "node:fs";
 import { type FileHandle, open, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
-import { inflateRaw, inflateRawSync, constants as zlibConstants } from "node:zlib";
 import type { SectorCipher } from "./crypto/cipher.js";
 import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
+import { lazyZlib } from "./node-builtins.js";
 import { nodeHttpTransport } from "./node-http-transport.js";
 import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
@@ -118,6 +118,7 @@ function describeOpenError(path: string, cause: unknown): string {
 /** Raw inflate through `node:zlib` (native; the async form runs on libuv's thread pool, in parallel). */
 export const zlibDecompressor: Decompressor = {
   inflateRawAsync(input: Uint8Array, outputSize: number): Promise<Uint8Array> {
+    const { inflateRaw, constants: zlibConstants } = lazyZlib();
     return new Promise((resolve, reject) => {
       inflateRaw(
         input,
@@ -153,6 +154,7 @@ export const zlibDecompressor: Decompressor = {
     });
   },
   inflateRaw(input: Uint8Array, outputSize: number): Uint8Array {
+    const { inflateRawSync, constants: zlibConstants } = lazyZlib();
     let out: Buffer;
     try {
       // SYNC_FLUSH tolerates a stream that is cut short, as QEMU does when its

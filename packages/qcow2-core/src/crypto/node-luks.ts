@@ -4,17 +4,11 @@
  * does: PBKDF2 per key slot, decrypt the key material, anti-forensic merge,
  * then the master-key digest check that proves the passphrase right.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  pbkdf2Sync,
-  timingSafeEqual,
-} from "node:crypto";
 import { Qcow2Error } from "../errors.js";
 import { describeLuksCipher, type LuksHeader } from "../format/luks.js";
 import { LIMITS } from "../limits.js";
 import type { LuksInfo } from "../luks-header.js";
+import { lazyCrypto } from "../node-builtins.js";
 import { type ByteSource, readExact } from "../source/byte-source.js";
 import { CRYPT_SECTOR, type SectorCipher } from "./cipher.js";
 
@@ -79,12 +73,12 @@ function makeIvGen(spec: CipherSpec, key: Uint8Array): (sector: number) => Buffe
   if (spec.mode === "ecb") return () => null;
   if (spec.ivgen === "essiv") {
     const hash = spec.ivgenHash ?? "sha256";
-    const salt = createHash(hash).update(key).digest();
+    const salt = lazyCrypto().createHash(hash).update(key).digest();
     const essivName = `aes-${salt.length * 8}-ecb`;
     return (sector) => {
       const plain = Buffer.alloc(16);
       plain.writeBigUInt64LE(BigInt(sector));
-      const c = createCipheriv(essivName, salt, null);
+      const c = lazyCrypto().createCipheriv(essivName, salt, null);
       c.setAutoPadding(false);
       return Buffer.concat([c.update(plain), c.final()]);
     };
@@ -118,7 +112,7 @@ function xtsDouble(t: Uint8Array): void {
 function softXtsDecrypt(key: Uint8Array, iv: Buffer, sector: Uint8Array): void {
   const half = key.length / 2;
   const ecb = `aes-${half * 8}-ecb`;
-  const tweakCipher = createCipheriv(ecb, key.subarray(half), null);
+  const tweakCipher = lazyCrypto().createCipheriv(ecb, key.subarray(half), null);
   tweakCipher.setAutoPadding(false);
   const t = new Uint8Array(Buffer.concat([tweakCipher.update(iv), tweakCipher.final()]));
   const masked = new Uint8Array(sector.length);
@@ -128,7 +122,7 @@ function softXtsDecrypt(key: Uint8Array, iv: Buffer, sector: Uint8Array): void {
     for (let j = 0; j < 16; j++) masked[at + j] = (sector[at + j] as number) ^ (t[j] as number);
     xtsDouble(t);
   }
-  const d = createDecipheriv(ecb, key.subarray(0, half), null);
+  const d = lazyCrypto().createDecipheriv(ecb, key.subarray(0, half), null);
   d.setAutoPadding(false);
   const plain = Buffer.concat([d.update(masked), d.final()]);
   for (let i = 0; i < sector.length; i++) sector[i] = (plain[i] as number) ^ (tweaks[i] as number);
@@ -150,7 +144,7 @@ function decryptSectors(
     return;
   }
   for (let at = 0; at < data.length; at += CRYPT_SECTOR) {
-    const d = createDecipheriv(spec.name, key, ivOf(firstSector + at / CRYPT_SECTOR));
+    const d = lazyCrypto().createDecipheriv(spec.name, key, ivOf(firstSector + at / CRYPT_SECTOR));
     d.setAutoPadding(false);
     const sector = data.subarray(at, at + CRYPT_SECTOR);
     const plain = Buffer.concat([d.update(sector), d.final()]);
@@ -173,13 +167,21 @@ function afMerge(split: Uint8Array, keyBytes: number, stripes: number, hash: str
 }
 
 function diffuse(block: Uint8Array, hash: string): Uint8Array {
-  const digestSize = createHash(hash).digest().length;
+  const digestSize = lazyCrypto().createHash(hash).digest().length;
   const out = new Uint8Array(block.length);
   for (let i = 0, at = 0; at < block.length; i++, at += digestSize) {
     const chunk = block.subarray(at, Math.min(block.length, at + digestSize));
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(i);
-    out.set(createHash(hash).update(counter).update(chunk).digest().subarray(0, chunk.length), at);
+    out.set(
+      lazyCrypto()
+        .createHash(hash)
+        .update(counter)
+        .update(chunk)
+        .digest()
+        .subarray(0, chunk.length),
+      at,
+    );
   }
   return out;
 }
@@ -222,7 +224,13 @@ export async function unlockLuks(
         { field: "iterations", value: slot.iterations },
       );
     }
-    const slotKey = pbkdf2Sync(passphrase, slot.salt, slot.iterations, h.keyBytes, h.hashSpec);
+    const slotKey = lazyCrypto().pbkdf2Sync(
+      passphrase,
+      slot.salt,
+      slot.iterations,
+      h.keyBytes,
+      h.hashSpec,
+    );
     const splitLength = Math.ceil((h.keyBytes * slot.stripes) / CRYPT_SECTOR) * CRYPT_SECTOR;
     if (splitLength > LIMITS.maxLuksKeyMaterial) {
       throw new Qcow2Error(
@@ -241,8 +249,14 @@ export async function unlockLuks(
     ).slice();
     decryptSectors(spec, slotKey, makeIvGen(spec, slotKey), material, 0);
     const masterKey = afMerge(material, h.keyBytes, slot.stripes, h.hashSpec);
-    const digest = pbkdf2Sync(masterKey, h.mkDigestSalt, h.mkDigestIterations, 20, h.hashSpec);
-    if (timingSafeEqual(digest, Buffer.from(h.mkDigest))) {
+    const digest = lazyCrypto().pbkdf2Sync(
+      masterKey,
+      h.mkDigestSalt,
+      h.mkDigestIterations,
+      20,
+      h.hashSpec,
+    );
+    if (lazyCrypto().timingSafeEqual(digest, Buffer.from(h.mkDigest))) {
       const ivOf = makeIvGen(spec, masterKey);
       return {
         ivFrom: "host",

@@ -1,4 +1,6 @@
-import { inflateSync } from "fflate";
+// The universal build: fflate's Node build loads node:worker_threads as it is
+// imported (for its async API, unused here), a start-up cost for every command.
+import { inflateSync } from "fflate/browser";
 import { decompress as zstdDecompress } from "fzstd";
 import { zstdFrameLength } from "../format/zstd-frame.js";
 

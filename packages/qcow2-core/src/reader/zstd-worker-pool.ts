@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { zstdFrameLength } from "../format/zstd-frame.js";
+import { lazyWorkerThreads } from "../node-builtins.js";
 import { fzstdDecompressor, type ZstdDecompressor } from "./decompress.js";
 import { zstdDecompressor } from "./zstd-wasm.js";
 import type { ZstdResult, ZstdTask } from "./zstd-worker.js";
@@ -95,6 +96,7 @@ export class ZstdWorkerPool implements ZstdDecompressor {
       1,
       Math.min(this.options.threads ?? Math.min(availableParallelism(), 4), 16),
     );
+    const { Worker } = lazyWorkerThreads();
     this.workers = Array.from({ length: threads }, () => {
       const w = new Worker(url);
       w.on("message", (results: ZstdResult[]) => this.settleAll(results));
