@@ -42,8 +42,8 @@ export default defineConfig({
   esbuildOptions(options) {
     options.alias = { ...options.alias, ...WORKSPACE_SOURCES };
     // Less text to parse at every start; names stay, so --debug traces still read.
-    options.minifyWhitespace = true;
-    options.minifySyntax = true;
+    options.minifyWhitespace = !process.env.NO_MINIFY;
+    options.minifySyntax = !process.env.NO_MINIFY;
   },
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __qcow2CreateRequire } from 'node:module'; const require = __qcow2CreateRequire(import.meta.url);",

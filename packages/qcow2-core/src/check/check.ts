@@ -38,6 +38,25 @@ import {
 const hex = (n: number) => n.toString(16);
 
 /**
+ * What checking one L2 table did, in order, to do again for every other L1
+ * table that points at it. `refs` holds triples: a reference (host offset,
+ * entry offset, then 0 for a data cluster or the byte length of compressed
+ * data; `exact` keeps full-width offsets above 2^53 by index into `refs`), or
+ * a problem its entries raised (index into `problems`, 0, -1). Refcount overlaps and overflows are not recorded: they depend on
+ * the counts so far, so replaying the references raises them again.
+ */
+interface L2Scan {
+  refs: number[] | Float64Array;
+  exact: Map<number, bigint>;
+  problems: CheckProblem[];
+}
+/**
+ * Numbers kept for replays (8 bytes each: 256 MiB). Past it, tables are read
+ * and decoded again as QEMU does: slower, same answer.
+ */
+const MAX_L2_SCAN_NUMBERS = 32 * 1024 * 1024;
+
+/**
  * Bytes of active L2 tables kept between the refcount pass and the OFLAG_COPIED
  * pass when reads are remote: a round trip each saved (a 4 KiB-cluster image of
  * 16 GiB has 32 MiB of them). Local files re-read them from the page cache.
@@ -182,7 +201,10 @@ class Checker {
   private async *tables(offsets: readonly number[], keep = false): AsyncGenerator<Uint8Array> {
     const sync = this.source.readIntoSync?.bind(this.source);
     if (sync !== undefined) {
-      const buffer = new Uint8Array(this.cs);
+      // One buffer for the whole check: a fresh one per L1 table (per snapshot)
+      // costs more in allocation and garbage collection than reading into it.
+      this.tableBuffer ??= new Uint8Array(this.cs);
+      const buffer = this.tableBuffer;
       for (const offset of offsets) {
         const n = readSyncSafely(this.source, sync, buffer, offset);
         if (n < buffer.length) buffer.fill(0, n);
@@ -220,6 +242,8 @@ class Checker {
   }
 
   private entriesScanned = 0;
+  /** The buffer {@link tables} reads local L2 tables into (tables are checked one at a time). */
+  private tableBuffer: Uint8Array | undefined;
   /** Active L2 tables read from a source without synchronous reads (a remote one), by offset. */
   private readonly keptTables = new Map<number, Uint8Array>();
 
@@ -444,7 +468,7 @@ class Checker {
         { field: "l1_table_offset", value: table.exact.toString() },
       );
     }
-    const l1 = await readPadded(this.source, offset, size * 8);
+    const l1 = await this.readTable(offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
     for (let i = 0; i < size; i++) {
@@ -474,11 +498,60 @@ class Checker {
       // A table wholly past end of file reads as zeros: nothing allocated, nothing to check.
       if (l2Offset < this.source.size) toScan.push(l2Offset);
     }
-    let i = 0;
-    for await (const table of this.tables(toScan, active)) {
-      const l2Offset = toScan[i++] as number;
+    // A snapshot's tables are mostly the same tables as the active L1's and the
+    // other snapshots': each is read and decoded once, then its references are
+    // replayed (QEMU reads and walks it again for every L1 that points at it).
+    const replayed = active ? [] : toScan.filter((o) => this.l2Scans.has(o));
+    const toRead = replayed.length === 0 ? toScan : toScan.filter((o) => !this.l2Scans.has(o));
+    const read = this.tables(toRead, active)[Symbol.asyncIterator]();
+    for (const l2Offset of toScan) {
       this.spend();
-      this.checkL2(l2Offset, table, active);
+      const known = active ? undefined : this.l2Scans.get(l2Offset);
+      if (known !== undefined) {
+        this.replayL2(known);
+        continue;
+      }
+      const next = await read.next();
+      if (next.done) break;
+      this.checkL2(l2Offset, next.value, active);
+    }
+  }
+
+  /**
+   * An L1 or L2 table's bytes: straight from a local file (one read, no
+   * round trip through the event loop, which per snapshot would add up), or
+   * through the source's async read.
+   */
+  private async readTable(offset: number, length: number): Promise<Uint8Array> {
+    const sync = this.source.readIntoSync?.bind(this.source);
+    if (sync === undefined) return readPadded(this.source, offset, length);
+    const buffer = new Uint8Array(length);
+    const n = readSyncSafely(this.source, sync, buffer, offset);
+    if (n < length) buffer.fill(0, n);
+    return buffer;
+  }
+
+  /** What checking each L2 table found, by host offset (see {@link L2Scan}). */
+  private readonly l2Scans = new Map<number, L2Scan>();
+  /** Numbers held by {@link l2Scans}, against {@link MAX_L2_SCAN_NUMBERS}. */
+  private l2ScanNumbers = 0;
+
+  /** Does again what checking the table recorded in `scan` did, without reading or decoding it. */
+  private replayL2(scan: L2Scan): void {
+    const refs = scan.refs;
+    for (let r = 0; r < refs.length; r += 3) {
+      const code = refs[r + 2] as number;
+      if (code < 0) {
+        this.problem(scan.problems[refs[r] as number] as CheckProblem);
+        continue;
+      }
+      this.inc(
+        refs[r] as number,
+        code === 0 ? this.cs : code,
+        code === 0 ? "data" : "compressed-data",
+        refs[r + 1],
+        scan.exact.get(r),
+      );
     }
   }
 
@@ -486,7 +559,43 @@ class Checker {
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const entries = this.cs / this.entrySize;
     let nextContiguous = 0;
+    // Most entries of most tables are zero: a word compare skips them (byte order does not matter for zero).
+    const words =
+      table.byteOffset % 4 === 0
+        ? new Int32Array(table.buffer, table.byteOffset, table.byteLength >> 2)
+        : null;
+    const wordsPerEntry = this.entrySize >> 2;
+    const refs: number[] = [];
+    const scan: L2Scan = { refs, exact: new Map(), problems: [] };
+    const record = this.l2ScanNumbers < MAX_L2_SCAN_NUMBERS;
+    const problem = (p: CheckProblem) => {
+      this.problem(p);
+      if (!record) return;
+      refs.push(scan.problems.length, 0, -1);
+      scan.problems.push(p);
+    };
+    const inc = (
+      offset: number,
+      size: number,
+      owner: "data" | "compressed-data",
+      entryOffset: number,
+      exact?: bigint,
+    ) => {
+      this.inc(offset, size, owner, entryOffset, exact);
+      // A reference of no bytes counts nothing; 0 in `refs` means a whole data cluster.
+      if (!record || size <= 0) return;
+      if (exact !== undefined) scan.exact.set(refs.length, exact);
+      refs.push(offset, entryOffset, owner === "data" ? 0 : size);
+    };
     for (let i = 0; i < entries; i++) {
+      if (words !== null) {
+        const w = i * wordsPerEntry;
+        if (
+          ((words[w] as number) | (words[w + 1] as number)) === 0 &&
+          (wordsPerEntry === 2 || ((words[w + 2] as number) | (words[w + 3] as number)) === 0)
+        )
+          continue;
+      }
       const at = i * this.entrySize;
       const hi = view.getUint32(at);
       const lo = view.getUint32(at + 4);
@@ -496,7 +605,7 @@ class Checker {
       if (isCompressed(hi)) {
         const d = compressedDescriptor(hi, lo, this.bits);
         if (isCopied(hi)) {
-          this.problem({
+          problem({
             kind: "invalid-entry",
             message: `ERROR: coffset=0x${hex(d.hostOffset)}: copied flag must never be set for compressed clusters`,
             hostOffset: entryOffset,
@@ -504,7 +613,7 @@ class Checker {
           });
         }
         if (this.dataFile) {
-          this.problem({
+          problem({
             kind: "invalid-entry",
             message: `ERROR compressed cluster ${i} with data file`,
             hostOffset: entryOffset,
@@ -513,7 +622,7 @@ class Checker {
           continue;
         }
         if (bmHi !== 0 || bmLo !== 0) {
-          this.problem({
+          problem({
             kind: "invalid-entry",
             message: `ERROR compressed cluster ${i} with non-zero subcluster allocation bitmap`,
             hostOffset: entryOffset,
@@ -524,7 +633,7 @@ class Checker {
         const exact = Number.isSafeInteger(d.hostOffset)
           ? undefined
           : compressedOffset(hi, lo, this.bits);
-        this.inc(d.hostOffset, d.length, "compressed-data", entryOffset, exact);
+        inc(d.hostOffset, d.length, "compressed-data", entryOffset, exact);
         if (active) {
           this.report.allocatedClusters++;
           this.report.compressedClusters++;
@@ -534,7 +643,7 @@ class Checker {
         continue;
       }
       if (l2Reserved(hi, lo)) {
-        this.problem({
+        problem({
           kind: "reserved-bits",
           message: `ERROR found l2 entry with reserved bits set: ${hex64(hi, lo)}`,
           hostOffset: entryOffset,
@@ -547,7 +656,7 @@ class Checker {
       const allocated = offset !== 0 || (this.dataFile && isCopied(hi) && !zeroFlag);
       if (!allocated) {
         if (this.extendedL2 && bmLo !== 0) {
-          this.problem({
+          problem({
             kind: "invalid-entry",
             message: "ERROR: Unallocated cluster has non-zero subcluster allocation map",
             hostOffset: entryOffset,
@@ -557,7 +666,7 @@ class Checker {
         continue;
       }
       if (this.extendedL2 && (bmHi & bmLo) !== 0) {
-        this.problem({
+        problem({
           kind: "invalid-entry",
           message: `ERROR offset=${hex(offset)}: Allocated cluster has corrupted subcluster allocation bitmap`,
           hostOffset: entryOffset,
@@ -566,7 +675,7 @@ class Checker {
       }
       if (offset % this.cs !== 0) {
         const containsData = this.extendedL2 ? bmLo !== 0 : !hasZeroFlag(lo);
-        this.problem({
+        problem({
           kind: "misaligned",
           message: containsData
             ? `ERROR offset=${hex(offset)}: Data cluster is not properly aligned; L2 entry corrupted.`
@@ -581,7 +690,12 @@ class Checker {
         if (nextContiguous !== 0 && offset !== nextContiguous) this.report.fragmentedClusters++;
         nextContiguous = offset + this.cs;
       }
-      if (!this.dataFile) this.inc(offset, this.cs, "data", entryOffset);
+      if (!this.dataFile) inc(offset, this.cs, "data", entryOffset);
+    }
+    if (record) {
+      // Off the garbage-collected heap: thousands of kept scans would slow every collection.
+      this.l2Scans.set(l2Offset, { ...scan, refs: Float64Array.from(refs) });
+      this.l2ScanNumbers += scan.refs.length + scan.problems.length + 1;
     }
   }
 
