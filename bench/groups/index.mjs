@@ -11,6 +11,7 @@ const ORDER = [
   "audit", // ours only, absolute targets
   "remote", // http:// URLs served by nginx: bytes moved and times against qemu-img over http
   "html", // audit --format html against our own audit --format json: the cost of the pictures
+  "scaling", // slopes per snapshot, per TiB and per overlay against qemu-img's; start-up vs node -e 0
 ];
 
 export const GROUPS = await Promise.all(

@@ -91,6 +91,15 @@ function readSyncSafely(
     );
   }
 }
+/**
+ * The table's 32-bit words, to skip all-zero entries with one compare (byte
+ * order does not matter for zero), or null when `table` is not 4-aligned.
+ */
+function wordsOf(table: Uint8Array): Int32Array | null {
+  return table.byteOffset % 4 === 0
+    ? new Int32Array(table.buffer, table.byteOffset, table.byteLength >> 2)
+    : null;
+}
 /** A 64-bit entry as QEMU prints it with PRIx64. */
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
@@ -471,7 +480,10 @@ class Checker {
     const l1 = await this.readTable(offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
+    const words = wordsOf(l1);
     for (let i = 0; i < size; i++) {
+      if (words !== null && ((words[2 * i] as number) | (words[2 * i + 1] as number)) === 0)
+        continue;
       const hi = view.getUint32(i * 8);
       const lo = view.getUint32(i * 8 + 4);
       if (hi === 0 && lo === 0) continue;
@@ -559,11 +571,8 @@ class Checker {
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const entries = this.cs / this.entrySize;
     let nextContiguous = 0;
-    // Most entries of most tables are zero: a word compare skips them (byte order does not matter for zero).
-    const words =
-      table.byteOffset % 4 === 0
-        ? new Int32Array(table.buffer, table.byteOffset, table.byteLength >> 2)
-        : null;
+    // Most entries of most tables are zero.
+    const words = wordsOf(table);
     const wordsPerEntry = this.entrySize >> 2;
     const refs: number[] = [];
     const scan: L2Scan = { refs, exact: new Map(), problems: [] };
@@ -962,10 +971,13 @@ class Checker {
   private async checkCopiedFlags(): Promise<void> {
     const { info } = this;
     if (info.l1Size === 0) return;
-    const l1 = await readPadded(this.source, info.l1TableOffset, info.l1Size * 8);
+    const l1 = await this.readTable(info.l1TableOffset, info.l1Size * 8);
     const l1View = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
+    const l1Words = wordsOf(l1);
     const toScan: number[] = [];
     for (let i = 0; i < info.l1Size; i++) {
+      if (l1Words !== null && ((l1Words[2 * i] as number) | (l1Words[2 * i + 1] as number)) === 0)
+        continue;
       const hi = l1View.getUint32(i * 8);
       const lo = l1View.getUint32(i * 8 + 4);
       const l2Offset = offsetField(hi, lo);
@@ -988,7 +1000,12 @@ class Checker {
       const l2Offset = toScan[t++] as number;
       this.spend();
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+      const words = wordsOf(table);
+      const wordsPerEntry = this.entrySize >> 2;
       for (let j = 0; j < this.cs / this.entrySize; j++) {
+        // An all-zero entry is unallocated here (its subcluster bitmap does not matter).
+        const w = j * wordsPerEntry;
+        if (words !== null && ((words[w] as number) | (words[w + 1] as number)) === 0) continue;
         const at = j * this.entrySize;
         const eh = view.getUint32(at);
         const el = view.getUint32(at + 4);
