@@ -46,7 +46,7 @@ const hex = (n: number) => n.toString(16);
  * the counts so far, so replaying the references raises them again.
  */
 interface L2Scan {
-  refs: number[] | Float64Array;
+  refs: Float64Array;
   exact: Map<number, bigint>;
   problems: CheckProblem[];
 }
@@ -545,6 +545,8 @@ class Checker {
 
   /** What checking each L2 table found, by host offset (see {@link L2Scan}). */
   private readonly l2Scans = new Map<number, L2Scan>();
+  /** Where {@link checkL2} collects a table's references before keeping them. */
+  private refScratch = new Float64Array(3 * 1024);
   /** Numbers held by {@link l2Scans}, against {@link MAX_L2_SCAN_NUMBERS}. */
   private l2ScanNumbers = 0;
 
@@ -574,13 +576,25 @@ class Checker {
     // Most entries of most tables are zero.
     const words = wordsOf(table);
     const wordsPerEntry = this.entrySize >> 2;
-    const refs: number[] = [];
-    const scan: L2Scan = { refs, exact: new Map(), problems: [] };
+    // References go to one reused buffer, copied out at the end: a growing array per table
+    // would be garbage for the collector, thousands of times over.
+    let used = 0;
+    const push = (a: number, b: number, c: number) => {
+      if (used + 3 > this.refScratch.length) {
+        const bigger = new Float64Array(this.refScratch.length * 2);
+        bigger.set(this.refScratch);
+        this.refScratch = bigger;
+      }
+      this.refScratch[used++] = a;
+      this.refScratch[used++] = b;
+      this.refScratch[used++] = c;
+    };
+    const scan: L2Scan = { refs: new Float64Array(0), exact: new Map(), problems: [] };
     const record = this.l2ScanNumbers < MAX_L2_SCAN_NUMBERS;
     const problem = (p: CheckProblem) => {
       this.problem(p);
       if (!record) return;
-      refs.push(scan.problems.length, 0, -1);
+      push(scan.problems.length, 0, -1);
       scan.problems.push(p);
     };
     const inc = (
@@ -593,8 +607,8 @@ class Checker {
       this.inc(offset, size, owner, entryOffset, exact);
       // A reference of no bytes counts nothing; 0 in `refs` means a whole data cluster.
       if (!record || size <= 0) return;
-      if (exact !== undefined) scan.exact.set(refs.length, exact);
-      refs.push(offset, entryOffset, owner === "data" ? 0 : size);
+      if (exact !== undefined) scan.exact.set(used, exact);
+      push(offset, entryOffset, owner === "data" ? 0 : size);
     };
     for (let i = 0; i < entries; i++) {
       if (words !== null) {
@@ -703,8 +717,9 @@ class Checker {
     }
     if (record) {
       // Off the garbage-collected heap: thousands of kept scans would slow every collection.
-      this.l2Scans.set(l2Offset, { ...scan, refs: Float64Array.from(refs) });
-      this.l2ScanNumbers += scan.refs.length + scan.problems.length + 1;
+      scan.refs = this.refScratch.slice(0, used);
+      this.l2Scans.set(l2Offset, scan);
+      this.l2ScanNumbers += used + scan.problems.length + 1;
     }
   }
 
