@@ -92,9 +92,33 @@ export {
   fzstdDecompressor,
   type ZstdDecompressor,
 } from "./reader/decompress.js";
-export type { GuestRange, Layer, LayerExtent } from "./reader/layer.js";
+export {
+  type DiffExtent,
+  type DiffOptions,
+  type DiffStats,
+  type DiffStorage,
+  diffDisks,
+  diffExtents,
+} from "./reader/diff.js";
+export type {
+  GuestRange,
+  Layer,
+  LayerExtent,
+  LayerIdentity,
+  LayerStorage,
+} from "./reader/layer.js";
 export type { MapExtent } from "./reader/map.js";
 export { MAX_READ_LENGTH, type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+export {
+  backingView,
+  type DiskView,
+  defaultFromState,
+  formatStateRef,
+  metadataView,
+  newestSnapshot,
+  parseStateRef,
+  type StateRef,
+} from "./reader/state.js";
 export {
   MAX_LISTED_ORPHANS,
   type OrphanCluster,
@@ -105,5 +129,6 @@ export { RefcountTable } from "./refcount-table.js";
 export { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
+export { sourceIdentity } from "./source/identity.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";
