@@ -4,6 +4,13 @@
  * `@x/qcow2-core/node`).
  */
 
+export {
+  type BitmapExtentOptions,
+  bitmapDistrust,
+  bitmapExtents,
+  bitmapLayout,
+  findBitmap,
+} from "./bitmap-data.js";
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
 export { check } from "./check/check.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
