@@ -1,9 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
+import { registerBitmaps } from "./commands/bitmaps.js";
 import { registerCarve } from "./commands/carve.js";
 import { registerCheck } from "./commands/check.js";
 import { registerCodes } from "./commands/codes.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   registerSnapshots(program, io, setExit);
   registerCheck(program, io, setExit);
   registerMap(program, io, setExit);
+  registerDiff(program, io, setExit);
+  registerBitmaps(program, io, setExit);
   registerExport(program, io, setExit);
   registerHash(program, io, setExit);
   registerCarve(program, io, setExit);

@@ -104,8 +104,11 @@ export {
   type DiffOptions,
   type DiffStats,
   type DiffStorage,
+  describeRanges,
   diffDisks,
+  diffGranularity,
   diffExtents,
+  type StoredRange,
 } from "./reader/diff.js";
 export type {
   GuestRange,

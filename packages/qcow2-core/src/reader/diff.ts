@@ -1,6 +1,6 @@
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { sourceIdentity } from "../source/identity.js";
-import type { Layer, LayerStorage } from "./layer.js";
+import type { GuestRange, Layer, LayerStorage } from "./layer.js";
 import { readChain } from "./read-chain.js";
 import type { DiskView } from "./state.js";
 
@@ -89,19 +89,7 @@ export async function* diffExtents(
   to: DiskView,
   options: DiffOptions = {},
 ): AsyncGenerator<DiffExtent, DiffStats, undefined> {
-  const granularity = options.granularity ?? 512;
-  if (
-    !Number.isSafeInteger(granularity) ||
-    granularity < 1 ||
-    granularity > 1 << 20 ||
-    (granularity & (granularity - 1)) !== 0
-  ) {
-    throw new Qcow2Error(
-      "OUT_OF_RANGE",
-      `diff granularity ${granularity} is not a power of two from 1 to 1 MiB`,
-      { field: "granularity", value: granularity },
-    );
-  }
+  const granularity = checkGranularity(options.granularity ?? 512);
   const chunk =
     Math.max(1, Math.floor(Math.min(options.chunkSize ?? DEFAULT_CHUNK, 64 << 20) / granularity)) *
     granularity;
@@ -110,7 +98,7 @@ export async function* diffExtents(
   const stats: DiffStats = {
     size,
     exact: !metadataOnly,
-    granularity: metadataOnly ? mappingGranularity(from, to) : granularity,
+    granularity: diffGranularity(from, to, options),
     extents: 0,
     changedBytes: 0,
     candidateBytes: 0,
@@ -191,6 +179,52 @@ export async function diffDisks(
     if (next.done) return { extents, stats: next.value };
     extents.push(next.value);
   }
+}
+
+/** A guest range and how one state stores it (see {@link describeRanges}). */
+export interface StoredRange {
+  start: number;
+  length: number;
+  storage: DiffStorage;
+}
+
+/**
+ * How `view` stores each of `ranges` (sorted, disjoint): each range is split
+ * where the storage changes, and pieces are coalesced as diff extents are.
+ * Gives the ranges a dirty bitmap marks the same shape as a diff's.
+ *
+ * @example
+ * ```ts
+ * for await (const r of describeRanges(image, bitmapExtents(source, info, dir, bitmap)))
+ *   console.log(r.start, r.length, r.storage.kind);
+ * ```
+ */
+export async function* describeRanges(
+  view: DiskView,
+  ranges: AsyncIterable<GuestRange> | Iterable<GuestRange>,
+): AsyncGenerator<StoredRange> {
+  const side = new Side(view, view.virtualSize);
+  let pending: StoredRange | null = null;
+  for await (const r of ranges) {
+    const end = Math.min(r.start + r.length, view.virtualSize);
+    for (let pos = Math.max(0, r.start); pos < end; ) {
+      const at = side.atSync(pos) ?? (await side.at(pos));
+      const stop = Math.min(at.end, end);
+      const storage = describe(at, pos);
+      if (
+        pending !== null &&
+        pending.start + pending.length === pos &&
+        continues(pending.storage, storage, pending.length)
+      ) {
+        pending.length += stop - pos;
+      } else {
+        if (pending !== null) yield pending;
+        pending = { start: pos, length: stop - pos, storage };
+      }
+      pos = stop;
+    }
+  }
+  if (pending !== null) yield pending;
 }
 
 /** One side's answer for a guest range: which layer supplies it, and how. */
@@ -482,11 +516,32 @@ function allZero32(w: Uint32Array): boolean {
   return true;
 }
 
-/** The finest unit either chain maps at. */
-function mappingGranularity(from: DiskView, to: DiskView): number {
+/**
+ * The granularity a diff of `from` and `to` reports ({@link DiffStats}):
+ * the sector size compared, or for a metadata-only diff the finest unit
+ * either chain maps at. Known before the walk (for headers).
+ */
+export function diffGranularity(from: DiskView, to: DiskView, options: DiffOptions = {}): number {
+  if (options.metadataOnly !== true) return checkGranularity(options.granularity ?? 512);
   let g = Number.POSITIVE_INFINITY;
   for (const layer of [...from.layers, ...to.layers]) g = Math.min(g, layer.granularity);
   return Number.isFinite(g) ? g : 512;
+}
+
+function checkGranularity(granularity: number): number {
+  if (
+    !Number.isSafeInteger(granularity) ||
+    granularity < 1 ||
+    granularity > 1 << 20 ||
+    (granularity & (granularity - 1)) !== 0
+  ) {
+    throw new Qcow2Error(
+      "OUT_OF_RANGE",
+      `diff granularity ${granularity} is not a power of two from 1 to 1 MiB`,
+      { field: "granularity", value: granularity },
+    );
+  }
+  return granularity;
 }
 
 /**
