@@ -121,6 +121,26 @@ export type Qcow2Anomaly =
       consistent: boolean;
     }
   | { code: "QCOW2-BITMAP-IN-USE"; name: string; offset: number }
+  // How far the active disk has moved from an earlier state (metadata only).
+  | {
+      code: "QCOW2-DIVERGENCE";
+      /** What the active disk is compared with. */
+      against: "snapshot" | "backing";
+      /** The snapshot's id (snapshot), or `null`. */
+      id: string | null;
+      /** The snapshot's name, or the backing file's recorded name. */
+      name: string;
+      /** Host offset of the snapshot table entry, or of the backing file name. */
+      offset: number;
+      /** Extents whose mapping differs; `null` when the audit's work bound left it uncomputed. */
+      extents: number | null;
+      /** Bytes in those extents: an upper bound of what changed. */
+      bytes: number | null;
+      /** The first such extent (guest), if any. */
+      first: { start: number; length: number } | null;
+      /** The command that gives the exact answer. */
+      command: string;
+    }
   // Backing chain.
   | {
       code: "QCOW2-BACKING-MISSING";

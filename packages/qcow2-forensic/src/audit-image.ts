@@ -5,6 +5,7 @@ import {
   inspect,
   isQcow2Error,
   type Qcow2Error,
+  type Qcow2Snapshot,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
@@ -14,6 +15,7 @@ import { compareSeverity } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
 import { auditCheck } from "./audit-check.js";
+import { auditDivergence } from "./audit-divergence.js";
 import { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 import { auditSnapshotTable } from "./audit-snapshots.js";
 import { KINDS } from "./kinds/index.js";
@@ -60,8 +62,11 @@ export async function auditImage(
 ): Promise<Qcow2Anomaly[]> {
   const info = await inspect(source);
   const out = audit(info);
+  let snapshots: Qcow2Snapshot[] = [];
   if (info.version !== 1) {
-    out.push(...auditSnapshotTable(await readSnapshots(source, info), options.now ?? new Date()));
+    const table = await readSnapshots(source, info);
+    snapshots = table.snapshots;
+    out.push(...auditSnapshotTable(table, options.now ?? new Date()));
     out.push(...auditBitmaps(await readBitmaps(source, info)));
     out.push(...auditLuks(await readLuksHeader(source, info)));
   }
@@ -78,6 +83,7 @@ export async function auditImage(
       for (const link of walk.links) await link.source.close?.();
     }
   }
+  if (!options.quick) out.push(...(await auditDivergence(source, info, snapshots)));
   if (!options.quick && info.version !== 1) {
     try {
       out.push(...(await auditCheck(source, info, await check(source, info))));

@@ -11,6 +11,11 @@ export {
   MAX_RESIDUE_CLUSTERS,
   MAX_TRAILING_HASH,
 } from "./audit-check.js";
+export {
+  auditDivergence,
+  DIVERGENCE_TABLE_BUDGET,
+  shellQuote,
+} from "./audit-divergence.js";
 export { type AuditOptions, auditImage, sortAnomalies } from "./audit-image.js";
 export { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 export { auditSnapshotTable, QCOW2_EPOCH } from "./audit-snapshots.js";

@@ -1,6 +1,7 @@
 import type { AnomalyCode, AnomalyOf } from "../anomaly.js";
 import { backingAbsolutePath, backingLoop, backingMissing } from "./backing.js";
 import { bitmapInUse, bitmaps } from "./bitmaps.js";
+import { divergence } from "./divergence.js";
 import { encrypted, luks } from "./encryption.js";
 import { headerInconsistent, unknownHeaderExtension } from "./extensions.js";
 import {
@@ -54,6 +55,7 @@ export const KINDS: { readonly [C in AnomalyCode]: AnomalyKind<AnomalyOf<C>> } =
   "QCOW2-BACKING-LOOP": backingLoop,
   "QCOW2-BACKING-ABSOLUTE-PATH": backingAbsolutePath,
   "QCOW2-LUKS": luks,
+  "QCOW2-DIVERGENCE": divergence,
 };
 
 /** Looks up the kind of an anomaly with its data type preserved. */
