@@ -106,8 +106,8 @@ export {
   type DiffStorage,
   describeRanges,
   diffDisks,
-  diffGranularity,
   diffExtents,
+  diffGranularity,
   type StoredRange,
 } from "./reader/diff.js";
 export type {
