@@ -1,5 +1,7 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildDiffMatrix,
@@ -27,6 +29,9 @@ import { openImage } from "../src/node.js";
 // every comparison with `qemu-img convert -O raw`; the sectors in which those exports differ are
 // the truth. The exact diff must equal it; the metadata-only diff must cover it.
 const skip = qemuOrSkipReason();
+
+const ranges = (extents: readonly DiffExtent[]): Range[] =>
+  extents.map((e) => ({ start: e.start, length: e.length }));
 
 describe.skipIf(skip !== undefined)(
   "diff against qemu-img convert (fixtures/diff-matrix.sh)",
@@ -189,3 +194,64 @@ describe.skipIf(skip !== undefined)(
     });
   },
 );
+
+describe.skipIf(skip !== undefined)("diff of a 64 TiB sparse overlay (no walk per cluster)", () => {
+  it("finds the first mismatch qemu-img compare reports, and the writes far out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qcow2-diff-huge-"));
+    try {
+      const run = (tool: string, args: string[]) =>
+        spawnSync(tool, args, { cwd: dir, encoding: "utf8" });
+      const ok = (r: ReturnType<typeof run>) => {
+        if (r.status !== 0) throw new Error(r.stderr);
+      };
+      ok(run("qemu-img", ["create", "-q", "-f", "qcow2", "base.qcow2", "64T"]));
+      ok(run("qemu-io", ["-c", "write -P 1 0 64k", "-c", "write -P 2 20T 64k", "base.qcow2"]));
+      ok(
+        run("qemu-img", [
+          "create",
+          "-q",
+          "-f",
+          "qcow2",
+          "-b",
+          "base.qcow2",
+          "-F",
+          "qcow2",
+          "top.qcow2",
+          "64T",
+        ]),
+      );
+      ok(
+        run("qemu-io", [
+          "-c",
+          "write -P 4 1M 4k",
+          "-c",
+          "write -P 5 40T 64k",
+          "-c",
+          "write -z 20T 64k",
+          "top.qcow2",
+        ]),
+      );
+      const compare = run("qemu-img", ["compare", "base.qcow2", "top.qcow2"]);
+      expect(compare.status).toBe(1);
+      const first = Number(/Content mismatch at offset (\d+)!/.exec(compare.stdout)?.[1]);
+      const top = await openImage(join(dir, "top.qcow2"));
+      try {
+        const { extents, stats } = await diffDisks(backingView(top, 1), top);
+        expect(extents[0]?.start).toBe(first);
+        const tib = 2 ** 40;
+        expect(extents.map((e) => [e.start, e.length, e.from.kind, e.to.kind])).toEqual([
+          [first, 4096, "unallocated", "data"],
+          [20 * tib, 65536, "data", "zero"],
+          [40 * tib, 65536, "unallocated", "data"],
+        ]);
+        expect(stats.size).toBe(64 * tib);
+        const meta = await diffDisks(backingView(top, 1), top, { metadataOnly: true });
+        expect(covers(mergeRanges(ranges(meta.extents)), mergeRanges(ranges(extents)))).toBe(true);
+      } finally {
+        await top.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
