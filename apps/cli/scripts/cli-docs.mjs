@@ -39,7 +39,8 @@ function workedExamples() {
   out +=
     "From the metadata alone, nothing read: every cluster whose mapping differs (a superset — the 1 KiB write shows as its whole 4 KiB cluster):\n\n";
   out += `\`\`\`\n${example("diff", image, "--metadata-only")}\n\`\`\`\n\n`;
-  out += "The same comparison as JSON, the extents in guest order with how each side stores them:\n\n";
+  out +=
+    "The same comparison as JSON, the extents in guest order with how each side stores them:\n\n";
   out += `\`\`\`\n${example("diff", image, "--from", "snapshot:second", "--json")}\n\`\`\`\n`;
   return out;
 }
