@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
 // @ts-expect-error — a plain .mjs script without types
 import { cliDocs } from "../scripts/cli-docs.mjs";
-import { CLI, runCli } from "./run-cli.js";
+import { CLI, explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const path = (name: string) => {
@@ -52,7 +52,7 @@ function parseCsv(text: string): string[][] {
 
 function audit(format: string): string {
   const r = runCli(["audit", "--format", format, ...SAMPLE]);
-  expect(r.code).toBe(3); // text.txt cannot be read; the others are reported
+  expect(r.code, explain(r)).toBe(3); // text.txt cannot be read; the others are reported
   return r.stdout;
 }
 
@@ -160,7 +160,7 @@ describe("batches", () => {
         "--quick",
         dir,
       ]);
-      return JSON.parse(r.stdout).images as Array<{
+      return parseJsonOutput(r).images as Array<{
         path: string;
         findings: Array<{ code: string }>;
       }>;
@@ -190,7 +190,7 @@ describe("batches", () => {
   it("json and text are ordered by path whatever finishes first", () => {
     const shuffled = [path("snapshots"), path("leak"), path("corrupt")];
     const r = runCli(["audit", "--format", "json", "--jobs", "2", ...shuffled]);
-    const order = JSON.parse(r.stdout).images.map((i: { path: string }) => i.path);
+    const order = parseJsonOutput(r).images.map((i: { path: string }) => i.path);
     expect(order).toEqual([...shuffled].sort());
   });
 });
@@ -207,7 +207,7 @@ describe("custody", () => {
       path("snapshots"),
     ];
     const r = runCli(args);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseJsonOutput(r);
     const bytes = readFileSync(path("snapshots"));
     expect(doc.images[0].container).toEqual({
       size: bytes.length,
@@ -292,7 +292,7 @@ describe("help that teaches", () => {
   });
 
   it("codes lists every finding code the auditor knows, with severity", () => {
-    const codes = JSON.parse(runCli(["codes", "--json"]).stdout) as Array<{
+    const codes = parseJsonOutput(runCli(["codes", "--json"])) as Array<{
       code: string;
       severity: string;
     }>;

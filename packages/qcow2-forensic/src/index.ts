@@ -7,6 +7,7 @@ export type { AnomalyCode, AnomalyOf, CitedCluster, CitedEntry, Qcow2Anomaly } f
 export { audit, auditOrphans, auditSnapshots } from "./audit.js";
 export {
   auditCheck,
+  auditHeaderOffsets,
   auditTrailing,
   MAX_RESIDUE_CLUSTERS,
   MAX_TRAILING_HASH,
@@ -22,4 +23,4 @@ export { auditSnapshotTable, QCOW2_EPOCH } from "./audit-snapshots.js";
 export { type CarveReason, type CarveRun, carveRuns } from "./carve.js";
 export { type CodeInfo, codeCatalog } from "./catalog.js";
 export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
-export { ANALYZER_SOURCE, observe, toFindings } from "./observe.js";
+export { ANALYZER_SOURCE, type FindingOptions, observe, toFindings } from "./observe.js";

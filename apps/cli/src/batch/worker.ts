@@ -1,8 +1,17 @@
 import { parentPort } from "node:worker_threads";
+import { buildImageReport } from "@x/report";
+import { describeError } from "../errors.js";
 import { type AuditJob, runAuditJob } from "./audit-job.js";
 
-// One worker thread: audits the images it is sent, one at a time.
+// One worker thread: audits the images it is sent, one at a time. Whatever
+// goes wrong becomes that image's error, so the batch always gets an answer.
 parentPort?.on("message", async (message: { id: number; job: AuditJob }) => {
-  const report = await runAuditJob(message.job);
-  parentPort?.postMessage({ id: message.id, report });
+  let report: Awaited<ReturnType<typeof runAuditJob>>;
+  try {
+    report = await runAuditJob(message.job);
+    parentPort?.postMessage({ id: message.id, report });
+  } catch (e) {
+    report = buildImageReport(message.job.path, [], describeError(e, message.job.path));
+    parentPort?.postMessage({ id: message.id, report });
+  }
 });

@@ -1,7 +1,7 @@
 import type { SectorCipher } from "../crypto/cipher.js";
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
-import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
+import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import type { ByteSource } from "../source/byte-source.js";
 import type { BackingResolver, DataFileResolver, LayerFormat } from "./backing.js";
 import { type ChainLink, walkBackingChain } from "./chain.js";
@@ -80,9 +80,9 @@ export class Qcow2Image {
     const opened: Layer[] = [];
     try {
       const info = await inspect(source);
-      assertReadable(info, { decrypting: options.unlock !== undefined });
+      const table = await assertOpenable(source, info, options);
       const snapshot =
-        options.snapshot === undefined ? null : await findSnapshot(source, info, options.snapshot);
+        options.snapshot === undefined ? null : findSnapshot(table, options.snapshot);
       opened.push(
         await openLayer(source, info, info.version === 1 ? "qcow" : "qcow2", snapshot, options),
       );
@@ -248,7 +248,7 @@ async function openLayer(
 ): Promise<Layer> {
   if (format === "raw") return new RawLayer(source);
   const facts = info ?? (await inspect(source));
-  assertReadable(facts, { decrypting: options.unlock !== undefined });
+  await assertOpenable(source, facts, options);
   const deflate = options.decompressor ?? fflateDecompressor;
   // Unlocked before anything is read, so a wrong passphrase fails the open.
   const cipher =
@@ -331,12 +331,21 @@ async function openChain(
   if (walk.outcome.kind !== "complete") throw walk.outcome.error;
 }
 
-async function findSnapshot(
+/**
+ * QEMU opens an image only when its header, tables and snapshot table pass
+ * qcow2_do_open; the table read for that is returned for snapshot lookups.
+ */
+async function assertOpenable(
   source: ByteSource,
   info: Qcow2Info,
-  wanted: string,
-): Promise<Qcow2Snapshot> {
-  const table = await readSnapshots(source, info);
+  options: OpenImageOptions,
+): Promise<SnapshotTable> {
+  const snapshots = await readSnapshots(source, info);
+  assertReadable(info, { decrypting: options.unlock !== undefined, snapshots });
+  return snapshots;
+}
+
+function findSnapshot(table: SnapshotTable, wanted: string): Qcow2Snapshot {
   const found =
     table.snapshots.find((s) => s.id === wanted) ?? table.snapshots.find((s) => s.name === wanted);
   if (found === undefined) {
