@@ -38,13 +38,15 @@ export async function auditDivergence(
   info: Qcow2Info,
   snapshots: readonly Qcow2Snapshot[],
 ): Promise<Qcow2Anomaly[]> {
-  if (snapshots.length === 0 && info.backingFile === null) return [];
+  // Entries past end of file are not snapshots anyone took: the truncation finding reports them.
+  const real = snapshots.filter((s) => s.pastEof === "none");
+  if (real.length === 0 && info.backingFile === null) return [];
   const active = await unlessUnreadable(() => metadataView(source, info, null));
   if (active === undefined) return [];
   const out: Qcow2Anomaly[] = [];
   const image = shellQuote(source.name);
   let budget = DIVERGENCE_TABLE_BUDGET;
-  for (const s of snapshots) {
+  for (const s of real) {
     const base = {
       code: "QCOW2-DIVERGENCE" as const,
       against: "snapshot" as const,

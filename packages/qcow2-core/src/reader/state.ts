@@ -74,10 +74,14 @@ export function backingView(view: DiskView, depth: number): DiskView {
   return { layers: view.layers.slice(depth), virtualSize: top.virtualSize };
 }
 
-/** The most recent snapshot by creation time (the later table entry on a tie). */
+/**
+ * The most recent snapshot by creation time (the later table entry on a
+ * tie), among the entries that lie in the file.
+ */
 export function newestSnapshot(snapshots: readonly Qcow2Snapshot[]): Qcow2Snapshot | undefined {
   let newest: Qcow2Snapshot | undefined;
   for (const s of snapshots) {
+    if (s.pastEof !== "none") continue;
     if (
       newest === undefined ||
       s.dateSec > newest.dateSec ||
