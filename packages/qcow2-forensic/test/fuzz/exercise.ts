@@ -1,9 +1,13 @@
 import {
+  bitmapExtents,
   check,
+  diffDisks,
   formatQemuMapJson,
   inspect,
   isQcow2Error,
   memorySource,
+  metadataView,
+  newestSnapshot,
   openVmState,
   Qcow2Error,
   Qcow2Image,
@@ -72,6 +76,52 @@ async function snapshotViews(bytes: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * The diff `diff` runs by default on an image with snapshots: the newest one against the active
+ * disk, exact on small disks (a mutated virtual size could make it read gigabytes of zeros),
+ * metadata-only otherwise. A mutated table of thousands of snapshots is diffed from metadata
+ * views, which do not read the table again (snapshotViews opens those; the audit runner diffs
+ * every snapshot from metadata alone).
+ */
+async function diffs(bytes: Uint8Array): Promise<void> {
+  const info = await inspect(src(bytes));
+  if (info.version === 1) return;
+  const table = await readSnapshots(src(bytes), info);
+  const newest = newestSnapshot(table.snapshots);
+  if (newest === undefined) return;
+  if (table.snapshots.length > 64) {
+    const now = await metadataView(src(bytes), info, null);
+    await diffDisks(await metadataView(src(bytes), info, newest), now, { metadataOnly: true });
+    return;
+  }
+  const active = await Qcow2Image.open(src(bytes));
+  try {
+    const before = await Qcow2Image.open(src(bytes), { snapshot: newest.id });
+    try {
+      await diffDisks(before, active, { metadataOnly: active.virtualSize > 16 * 1024 * 1024 });
+    } finally {
+      await before.close();
+    }
+  } finally {
+    await active.close();
+  }
+}
+
+/** Every persistent bitmap's dirty extents, as `bitmaps` lists them. */
+async function bitmapData(bytes: Uint8Array): Promise<void> {
+  const info = await inspect(src(bytes));
+  const directory = await readBitmaps(src(bytes), info);
+  for (const b of directory.bitmaps.slice(0, 4)) {
+    try {
+      for await (const _ of bitmapExtents(src(bytes), info, directory, b)) {
+        // Consumed: the walk is what is exercised.
+      }
+    } catch (e) {
+      if (!isQcow2Error(e)) throw e;
+    }
+  }
+}
+
 /** What `info --json`, `check --json`, `snapshots --json` and `carve` build from the facts. */
 async function qemuViews(bytes: Uint8Array): Promise<void> {
   const info = await inspect(src(bytes));
@@ -109,6 +159,8 @@ const RUNNERS = {
   layerOnly: async (b: Uint8Array) =>
     boundedRead(await Qcow2Image.open(src(b), { layerOnly: true })),
   snapshotViews,
+  diffs,
+  bitmapData,
 } satisfies Record<string, (bytes: Uint8Array) => Promise<unknown>>;
 
 /** Every library entry point the fuzzers drive. */
