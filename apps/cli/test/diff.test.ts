@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import {
   type Range,
 } from "../../../fixtures/harness/diff-matrix.js";
 import { loadFixtureSet, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
-import { runCli } from "./run-cli.js";
+import { CLI, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const path = (name: string) => {
@@ -191,6 +191,23 @@ describe("diff: output shapes and exit codes", () => {
     ]);
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as JsonDiff).bytesRead).toBe(0);
+  });
+});
+
+describe("diff progress bar", () => {
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  it.skipIf(!hasScript)("appears on a terminal (script(1)), not on a pipe nor with --quiet", () => {
+    const onTty = (extra: string) =>
+      spawnSync(
+        "script",
+        ["-qec", `${process.execPath} ${CLI} diff ${extra} ${SNAPSHOTS} </dev/null`, "/dev/null"],
+        { encoding: "utf8", env: { ...process.env, COLUMNS: "200" } },
+      );
+    const tty = onTty("");
+    expect(tty.status).toBe(1);
+    expect(tty.stdout).toMatch(/diff \[#+\] 100%/);
+    expect(onTty("--quiet").stdout).not.toMatch(/\[#/);
+    expect(runCli(["diff", SNAPSHOTS]).stderr).not.toMatch(/\[#/);
   });
 });
 
