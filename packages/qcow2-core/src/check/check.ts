@@ -21,6 +21,7 @@ import { exactField } from "../format/numbers.js";
 import { refcountAt } from "../format/refcount.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
+import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
 import {
   type Qcow2Snapshot,
   readSnapshots,
@@ -86,6 +87,13 @@ export async function check(source: ByteSource, info?: Qcow2Info): Promise<Check
   try {
     const facts = info ?? (await inspect(source));
     assertCheckable(facts, source.size);
+    // qemu-img check opens the image first, which loads the bitmaps.
+    const bitmaps = await qemuBitmapRefusal(source, facts);
+    if (bitmaps !== null)
+      throw new Qcow2Error(bitmaps.code, bitmaps.message, {
+        field: bitmaps.field,
+        value: bitmaps.value,
+      });
     return await new Checker(source, facts, await readSnapshots(source, facts)).run();
   } catch (e) {
     throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;

@@ -8,17 +8,17 @@ import { qemuOpenRefusal } from "../qemu/open-refusal.js";
  * snapshot table to the check), with QEMU's reason.
  */
 export function assertCheckable(info: Qcow2Info, fileSize: number): void {
-  if (info.version === 1) {
-    throw new Qcow2Error("UNSUPPORTED_FEATURE", "This image format does not support checks", {
-      field: "version",
-      value: 1,
-    });
-  }
   const refusal = qemuOpenRefusal(info, "check");
   if (refusal !== null) {
     throw new Qcow2Error(refusal.code, refusal.message, {
       field: refusal.field,
       value: refusal.value,
+    });
+  }
+  if (info.version === 1) {
+    throw new Qcow2Error("UNSUPPORTED_FEATURE", "This image format does not support checks", {
+      field: "version",
+      value: 1,
     });
   }
   // Our own bound: the per-cluster accumulator is indexed by 31-bit numbers.

@@ -60,7 +60,7 @@ export function qemuOpenRefusal(
   mode: OpenMode,
   snapshots?: SnapshotTable,
 ): OpenRefusal | null {
-  if (info.version === 1) return null;
+  if (info.version === 1) return qcow1Refusal(info);
   const cs = info.clusterSize;
   if (cs === null)
     return refuse(
@@ -361,6 +361,54 @@ function bitmapsRefusal(info: Qcow2Info, length: number, cs: number): OpenRefusa
       `bitmaps_ext: bitmap directory size (${size}) exceeds the maximum supported size (${1024 * 65535})`,
       "bitmap_directory_size",
       size,
+    );
+  return null;
+}
+
+/** block/qcow.c qcow_open: the QCOW1 header fields QEMU refuses, in its order. */
+function qcow1Refusal(info: Qcow2Info): OpenRefusal | null {
+  const size = exactField(info.virtualSize, "size", info.outOfRange);
+  if (size <= 1n)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Image size is too small (must be at least 2 bytes)",
+      "size",
+      size,
+    );
+  if (info.clusterBits < 9 || info.clusterBits > 16)
+    return refuse(
+      "CLUSTER_BITS_OUT_OF_RANGE",
+      "Cluster size must be between 512 and 64k",
+      "cluster_bits",
+      info.clusterBits,
+    );
+  const l2Bits = info.qcow1?.l2Bits ?? 0;
+  if (l2Bits < 6 || l2Bits > 13)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "L2 table size must be between 512 and 64k",
+      "l2_bits",
+      l2Bits,
+    );
+  if (info.encryptionMethod > 1)
+    return refuse(
+      "UNSUPPORTED_FEATURE",
+      "invalid encryption method in qcow header",
+      "crypt_method",
+      info.encryptionMethod,
+    );
+  const shift = BigInt(info.clusterBits + l2Bits);
+  if (size > (1n << 64n) - 1n - (1n << shift))
+    return refuse("LIMIT_EXCEEDED", "Image too large", "size", size);
+  const l1Size = (size + (1n << shift) - 1n) >> shift;
+  if (l1Size > BigInt(Math.floor(0x7fffffff / 8)))
+    return refuse("LIMIT_EXCEEDED", "Image too large", "size", size);
+  if (info.backingFile !== null && info.backingFile.size > 1023)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Backing file name too long",
+      "backing_file_size",
+      info.backingFile.size,
     );
   return null;
 }

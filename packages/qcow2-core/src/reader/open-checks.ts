@@ -13,14 +13,12 @@ export function assertReadable(
   info: Qcow2Info,
   options: { decrypting?: boolean; snapshots?: SnapshotTable } = {},
 ): void {
-  if (info.version !== 1) {
-    const refusal = qemuOpenRefusal(info, "read", options.snapshots);
-    if (refusal !== null) {
-      throw new Qcow2Error(refusal.code, refusal.message, {
-        field: refusal.field,
-        value: refusal.value,
-      });
-    }
+  const refusal = qemuOpenRefusal(info, "read", options.snapshots);
+  if (refusal !== null) {
+    throw new Qcow2Error(refusal.code, refusal.message, {
+      field: refusal.field,
+      value: refusal.value,
+    });
   }
   if (info.encryptionMethod > 2) {
     throw new Qcow2Error(

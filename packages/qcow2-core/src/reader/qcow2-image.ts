@@ -1,6 +1,7 @@
 import type { SectorCipher } from "../crypto/cipher.js";
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
+import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
 import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import type { ByteSource } from "../source/byte-source.js";
 import type { BackingResolver, DataFileResolver, LayerFormat } from "./backing.js";
@@ -342,6 +343,12 @@ async function assertOpenable(
 ): Promise<SnapshotTable> {
   const snapshots = await readSnapshots(source, info);
   assertReadable(info, { decrypting: options.unlock !== undefined, snapshots });
+  const bitmaps = await qemuBitmapRefusal(source, info);
+  if (bitmaps !== null)
+    throw new Qcow2Error(bitmaps.code, bitmaps.message, {
+      field: bitmaps.field,
+      value: bitmaps.value,
+    });
   return snapshots;
 }
 

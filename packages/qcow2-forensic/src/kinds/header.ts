@@ -76,7 +76,7 @@ export const internalSnapshots: AnomalyKind<AnomalyOf<"QCOW2-INTERNAL-SNAPSHOTS"
   category: "history",
   meaning: "the image carries internal snapshots: earlier guest states to examine",
   note: (a) =>
-    `image carries ${a.count} internal snapshot(s) — additional captured guest states to examine`,
+    `the header declares ${a.count} internal snapshot(s) — additional captured guest states to examine`,
   evidence: (a) => [header("nb_snapshots", String(a.count))],
 };
 
