@@ -78,6 +78,8 @@ export {
   qemuEncryptBlock,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
+export { qemuBitmapRefusal } from "./qemu/bitmap-load.js";
+export { stringifyQemuJson } from "./qemu/json.js";
 export { formatQemuMapEntry, formatQemuMapJson } from "./qemu/map-json.js";
 export { type OpenMode, type OpenRefusal, qemuOpenRefusal } from "./qemu/open-refusal.js";
 export { type QemuSnapshotInfo, toQemuSnapshotList } from "./qemu/snapshot-json.js";

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { codeCatalog } from "@x/qcow2-forensic";
 import {
   compareSeverity,
   DEFAULT_MAX_FINDINGS_PER_CODE,
@@ -127,7 +128,12 @@ export async function runAudit(
     run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
     images: reports,
   };
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
+  const exitCode = auditExitCode(reports, failOn);
+  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io, exitCode));
+  return exitCode;
+}
+
+function auditExitCode(reports: readonly ImageReport[], failOn: Severity | undefined): number {
   if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
@@ -138,14 +144,19 @@ export async function runAudit(
   return EXIT.ok;
 }
 
-function render(envelope: ReportEnvelope, format: Format, io: Io): string {
+function render(envelope: ReportEnvelope, format: Format, io: Io, exitCode: number): string {
   switch (format) {
     case "json":
       return renderJson(envelope);
     case "csv":
       return renderCsv(envelope);
     case "sarif":
-      return renderSarif(envelope);
+      return renderSarif(envelope, {
+        informationUri: TOOL.informationUri,
+        baseDirectory: process.cwd(),
+        exitCode,
+        ruleDescriptions: Object.fromEntries(codeCatalog().map((c) => [c.code, c.meaning])),
+      });
     case "timeline":
       return renderTimeline(envelope, "csv");
     case "bodyfile":
@@ -205,15 +216,27 @@ export function registerAudit(
     .addHelpText(
       "after",
       `
-Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
-csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file for mactime/plaso).
+Formats, and the client each is for:
+  text      people: aligned, coloured on a terminal (NO_COLOR/FORCE_COLOR honoured)
+  json      scripts: one document, "$schema" names its published JSON Schema 2020-12
+            (@x/report/schema/report.schema.json)
+  jsonl     log pipelines and jq: one finding per line, streamed; each line follows
+            @x/report/schema/report-line.schema.json
+  csv       spreadsheets: RFC 4180, one row per finding
+  sarif     code-scanning dashboards and SARIF viewers: SARIF 2.1.0 that Microsoft's
+            sarif-multitool validate accepts with no error or warning
+  timeline  Timesketch: CSV with message, datetime (ISO 8601), timestamp_desc, timestamp (µs),
+            then path, subject, event, size
+  bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
 Examples:
   $ qcow2-forensic audit evidence/disk.qcow2
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
-  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/`,
+  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
+  $ qcow2-forensic audit --format sarif /evidence/disk.qcow2 > disk.sarif
+  $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
       setExit(await runAudit(paths, options, io, argv));
