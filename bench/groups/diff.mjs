@@ -48,8 +48,7 @@ export default {
   recipes: [
     {
       name: META,
-      content:
-        "meta-4m's content (16 GiB, 4 KiB clusters, 4M clusters), an internal snapshot `before`, then 256 scattered writes and zero writes to the active disk",
+      content: "meta-4m's data, snapshot `before`, then 256 scattered writes (the diff group's)",
       version: "1",
       build(out, kit) {
         const raw = path.join(kit.dir, "meta-snap.raw");

@@ -12,7 +12,14 @@ export {
   findBitmap,
 } from "./bitmap-data.js";
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
-export { check } from "./check/check.js";
+export {
+  type HostCensus,
+  type HostCensusCell,
+  type HostClusterFlag,
+  type HostClusterUse,
+  MAX_CENSUS_CELLS,
+} from "./check/census.js";
+export { type CheckOptions, check } from "./check/check.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
@@ -70,6 +77,7 @@ export {
 } from "./inspect.js";
 export { LIMITS } from "./limits.js";
 export { type LuksInfo, readLuksHeader } from "./luks-header.js";
+export { qemuBitmapRefusal } from "./qemu/bitmap-load.js";
 export { type QemuCheckJson, qemuCheckExitCode, toQemuCheckJson } from "./qemu/check-json.js";
 export {
   combineBackingPath,
@@ -78,7 +86,6 @@ export {
   qemuEncryptBlock,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
-export { qemuBitmapRefusal } from "./qemu/bitmap-load.js";
 export { stringifyQemuJson } from "./qemu/json.js";
 export { formatQemuMapEntry, formatQemuMapJson } from "./qemu/map-json.js";
 export { type OpenMode, type OpenRefusal, qemuOpenRefusal } from "./qemu/open-refusal.js";
@@ -150,5 +157,19 @@ export {
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
 export { sourceIdentity } from "./source/identity.js";
+export {
+  type HttpSource,
+  type HttpSourceOptions,
+  httpSource,
+  isHttpSource,
+} from "./source/http/http-source.js";
+export {
+  fetchTransport,
+  type HttpAnswer,
+  type HttpTransferStats,
+  type HttpTransport,
+  newTransferStats,
+} from "./source/http/range-client.js";
+export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";

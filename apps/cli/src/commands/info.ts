@@ -3,20 +3,25 @@ import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
+import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { renderInfoText } from "../views/info-text.js";
 
 /** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
 export const EXTRA_INFO_KEY = "qcow2-forensic";
 
-export async function runInfo(path: string, options: { json?: boolean }, io: Io): Promise<number> {
-  const facts = await readImageFacts(path);
+export async function runInfo(
+  path: string,
+  options: { json?: boolean } & RemoteOptions,
+  io: Io,
+): Promise<number> {
+  const facts = await readImageFacts(path, options);
   if (!options.json) {
-    io.stdout.write(renderInfoText(path, facts));
+    io.stdout.write(renderInfoText(displayPath(path), facts));
     return EXIT.ok;
   }
   const { info, snapshots, bitmaps, luks, actualSize } = facts;
   const qemu = toQemuImgInfo(info, {
-    filename: path,
+    filename: displayPath(path),
     snapshots: snapshots.snapshots,
     bitmaps: bitmaps.bitmaps,
     bitmapsConsistent: bitmaps.consistent,
@@ -41,21 +46,20 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
 }
 
 export function registerInfo(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("info")
+  withRemoteOptions(program.command("info"))
     .description(
       "print the image's header facts (format, sizes, features, extensions, backing file)",
     )
-    .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
     .option(
       "--json",
       'print the keys and values of `qemu-img info --output=json` (extra facts under "qcow2-forensic")',
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'",
+      "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'\n  $ qcow2-forensic info --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2",
     )
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (path: string, options: { json?: boolean } & RemoteOptions) => {
       setExit(await runInfo(path, options, io));
     });
 }

@@ -15,6 +15,7 @@ import {
   readLuksHeader,
   readSnapshots,
   refcountReport,
+  stringifyQemuJson,
   toQemuCheckJson,
   toQemuImgInfo,
   toQemuSnapshotList,
@@ -24,12 +25,21 @@ import {
   buildImageReport,
   type ReportEnvelope,
   renderCsv,
+  renderHtml,
   renderJson,
   renderJsonLines,
   renderSarif,
+  renderSvgDocument,
   renderText,
 } from "@x/report";
-import { auditImage, carveRuns, toFindings } from "../../src/index.js";
+import {
+  auditImage,
+  carveRuns,
+  custodyFacts,
+  drawPictures,
+  examineImage,
+  toFindings,
+} from "../../src/index.js";
 
 /** A mutant that broke the contract: an untyped throw or a time overrun. */
 export interface Failure {
@@ -61,6 +71,27 @@ async function auditAndRender(bytes: Uint8Array): Promise<void> {
   for (const render of [renderJson, renderJsonLines, renderCsv, renderSarif])
     JSON.stringify(render(envelope));
   renderText(envelope, { color: false });
+}
+
+/** What `audit --format html` and `map --format svg` draw: maps of two states at most, every figure rendered. */
+async function pictures(bytes: Uint8Array): Promise<void> {
+  const exam = await examineImage(src(bytes), { now: NOW, census: { cells: 256 } });
+  const figures = await drawPictures(exam, {
+    now: NOW,
+    cells: 256,
+    maxSnapshotMaps: 1,
+    openState: ({ snapshot, layerOnly }) =>
+      Qcow2Image.open(src(bytes), {
+        layerOnly,
+        ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+      }),
+  });
+  const envelope: ReportEnvelope = {
+    tool: { name: "fuzz", version: "0" },
+    images: [buildImageReport(NAME, toFindings(exam.anomalies))],
+  };
+  renderHtml(envelope, { extras: [{ figures, facts: custodyFacts(exam) }] });
+  renderSvgDocument(figures, NAME);
 }
 
 /** Every snapshot (the first four): its view of the disk and its VM state. */
@@ -126,8 +157,8 @@ async function bitmapData(bytes: Uint8Array): Promise<void> {
 async function qemuViews(bytes: Uint8Array): Promise<void> {
   const info = await inspect(src(bytes));
   const table = await readSnapshots(src(bytes), info);
-  JSON.stringify(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
-  JSON.stringify(toQemuSnapshotList(table.snapshots));
+  stringifyQemuJson(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
+  stringifyQemuJson(toQemuSnapshotList(table.snapshots));
   if (info.version === 1) return;
   const report = await check(src(bytes), info);
   JSON.stringify(toQemuCheckJson(report, NAME));
@@ -147,6 +178,7 @@ const RUNNERS = {
   check: (b: Uint8Array) => check(src(b)),
   qemu: qemuViews,
   audit: auditAndRender,
+  pictures,
   map: async (b: Uint8Array) => {
     const image = await Qcow2Image.open(src(b));
     try {
