@@ -156,7 +156,6 @@ export {
 } from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
-export { sourceIdentity } from "./source/identity.js";
 export {
   type HttpSource,
   type HttpSourceOptions,
@@ -171,5 +170,6 @@ export {
   newTransferStats,
 } from "./source/http/range-client.js";
 export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
+export { sourceIdentity } from "./source/identity.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";
