@@ -92,7 +92,7 @@ export function compareLayouts(before: VolumeLayout, after: VolumeLayout): Layou
         after: describeFs(q),
       });
   }
-  if (before.scheme === "none" && after.scheme === "none") {
+  {
     const fa = before.filesystem;
     const fb = after.filesystem;
     const d = (f: typeof fa) =>

@@ -139,7 +139,12 @@ export interface VolumeLayout {
   sectorSize: number;
   /** sfdisk's label-id: "0x1234abcd" (MBR) or the disk GUID (GPT); `null` without a table. */
   id: string | null;
-  /** The signature of the whole disk when there is no partition table. */
+  /**
+   * The signature of the whole disk, as `blkid -p` reports it for the device:
+   * the filesystem of a disk without a table; `null` on a partitioned disk,
+   * unless a signature shares sector 0 with the table (an exFAT
+   * "superfloppy" behind an empty DOS table, a hybrid ISO).
+   */
   filesystem: Filesystem | null;
   partitions: Partition[];
   mbr: MbrFacts | null;

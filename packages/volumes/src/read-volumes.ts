@@ -67,8 +67,11 @@ export async function readVolumes(
     if (!isVolumesError(e) || e.code !== "LIMIT_EXCEEDED") throw e;
     problems.push({ kind: "read", code: "read-budget", message: e.message, offset: e.offset ?? 0 });
   }
-  if (layout.scheme === "none") layout.filesystem = await probeRegion(whole, problems);
-  else await probePartitions(reader, layout, problems, options.bootCode ?? true);
+  // The whole disk as blkid probes the device: its filesystem when there is no table (and the
+  // rare signature that shares sector 0 with a table, e.g. an exFAT "superfloppy" or a hybrid ISO).
+  layout.filesystem = await probeRegion(whole, problems);
+  if (layout.scheme !== "none")
+    await probePartitions(reader, layout, problems, options.bootCode ?? true);
   checkGeometry(layout, problems);
   layout.bytesRead = reader.bytesRead;
   return layout;
