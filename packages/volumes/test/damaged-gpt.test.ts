@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import {
@@ -48,7 +48,7 @@ describe.skipIf(skip !== undefined)("damaged and unusual GPT", () => {
 
   const variant = (name: string, damage: (f: string) => void) => {
     const f = `${dir}/${name}.raw`;
-    copyFileSync(clean, f);
+    run("cp", ["--sparse=always", clean, f]);
     damage(f);
     return f;
   };

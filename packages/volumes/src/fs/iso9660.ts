@@ -90,20 +90,17 @@ export function isoDate(d: Uint8Array): number | null {
   return Math.floor(ms / 1000) - offset * 15 * 60;
 }
 
-/** libblkid's UUID from a date: "YYYY-MM-DD-HH-MM-SS-CC"; `undefined` when the date is unset. */
-function dateUuid(d: Uint8Array): string | null | undefined {
+/** libblkid's UUID from a date: "YYYY-MM-DD-HH-MM-SS-CC" (raw bytes); `undefined` when the date is unset. */
+function dateUuid(d: Uint8Array): Uint8Array | null | undefined {
   const digits = d.subarray(0, 16);
   if (digits.every((c) => c === 0x30) && u8(d, 16) === 0) return undefined;
   if (digits.every((c) => c === 0)) return null;
-  const c = (i: number) => String.fromCharCode(digits[i] as number);
-  const pairs = (from: number, to: number) => {
-    let s = "";
-    for (let i = from; i < to; i++) s += c(i);
-    return s;
-  };
-  const raw = `${pairs(0, 4)}-${pairs(4, 6)}-${pairs(6, 8)}-${pairs(8, 10)}-${pairs(10, 12)}-${pairs(12, 14)}-${pairs(14, 16)}`;
-  const nul = raw.indexOf("\0");
-  return nul < 0 ? raw : raw.slice(0, nul);
+  const out: number[] = [];
+  for (const [i, c] of digits.entries()) {
+    if (i === 4 || i === 6 || i === 8 || i === 10 || i === 12 || i === 14) out.push(0x2d);
+    out.push(c);
+  }
+  return Uint8Array.from(out);
 }
 
 /** An id field: merged from Joliet and primary where libblkid merges it. */
@@ -184,7 +181,7 @@ export const ISO9660_PROBER: Prober = {
     const created = slice(pvd, F.creation_date, 17);
     let uuid = dateUuid(modified);
     if (uuid === undefined) uuid = dateUuid(created);
-    tags.set("UUID", uuid ?? null);
+    if (uuid !== undefined && uuid !== null) tags.setFormatted("UUID", uuid);
     if (boot !== null) tags.set("BOOT_SYSTEM_ID", idLabelBytes(slice(boot, BOOT_SYSTEM_ID, 32)));
     if (joliet !== null) tags.set("VERSION", "Joliet Extension");
     const pvdLabel = slice(pvd, F.volume_id, 32);

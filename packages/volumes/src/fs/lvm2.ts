@@ -254,7 +254,11 @@ export const LVM2_PROBER: Prober = {
     if (label === null) return null;
     const tags = new Tags();
     const pvUuid = formatLvmId(label.pvUuid);
-    if (label.pvUuid.some((c) => c !== 0)) tags.set("UUID", pvUuid);
+    if (label.pvUuid.some((c) => c !== 0))
+      tags.setFormatted(
+        "UUID",
+        Uint8Array.from(pvUuid, (c) => c.charCodeAt(0)),
+      );
     tags.set("VERSION", LVM2_TYPE);
     const problems: string[] = [];
     let text: { text: string; offset: number; length: number } | null = null;

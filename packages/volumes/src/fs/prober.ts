@@ -68,4 +68,11 @@ export class Tags {
     if (s.length > 0) this.values[name] = s;
     return this;
   }
+
+  /** A value libblkid formats with printf: kept even when a NUL made it empty. */
+  setFormatted(name: string, value: Uint8Array): this {
+    const nul = value.indexOf(0);
+    this.values[name] = displayString(nul < 0 ? value : value.subarray(0, nul));
+    return this;
+  }
 }

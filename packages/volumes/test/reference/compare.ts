@@ -3,7 +3,7 @@
  * `sfdisk --json`, every signature's tags against `blkid -p -O -S`.
  */
 import { expect } from "vitest";
-import { blkidRaw, sfdiskJson } from "../../../../fixtures/harness/guest.js";
+import { blkidProbe, blkidRaw, sfdiskJson } from "../../../../fixtures/harness/guest.js";
 import { displayString, type Partition, type VolumeLayout } from "../../src/index.js";
 
 /** blkid's tags with values spelled as this package spells them (UTF-8, other bytes as \xNN). */
@@ -11,6 +11,19 @@ export function blkid(disk: string, offset?: number, size?: number): Record<stri
   return Object.fromEntries(
     Object.entries(blkidRaw(disk, offset, size)).map(([k, v]) => [k, displayString(v)]),
   );
+}
+
+/** blkid's tags (spelled as above) and whether it found the region ambivalent (exit status 8). */
+export function blkidWithStatus(
+  disk: string,
+  offset: number,
+  size: number,
+): { tags: Record<string, string>; ambivalent: boolean } {
+  const { tags, status } = blkidProbe(disk, offset, size);
+  return {
+    tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, displayString(v)])),
+    ambivalent: status === 8,
+  };
 }
 
 /** A partition in `sfdisk --json`'s shape (sectors, node name). */
