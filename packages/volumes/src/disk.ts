@@ -114,13 +114,13 @@ export class DiskReader {
         offset: start,
       });
     if (this.cache.size + count > CACHE_SECTORS) this.cache.clear();
+    // One copy per run (the disk may reuse its buffer); a short read (a source smaller than it
+    // claims) leaves zeros, as past-EOF reads do in QEMU.
+    const run = new Uint8Array(count * SECTOR);
+    run.set(bytes.subarray(0, Math.min(bytes.length, run.length)));
     const sectors: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
-      const sector = new Uint8Array(SECTOR);
-      // A short read (a source smaller than it claims) reads as zeros, as past-EOF reads do in QEMU.
-      const from = i * SECTOR;
-      if (from < bytes.length)
-        sector.set(bytes.subarray(from, Math.min(from + SECTOR, bytes.length)));
+      const sector = run.subarray(i * SECTOR, (i + 1) * SECTOR);
       if (count <= CACHE_SECTORS) this.cache.set(firstSector + i, sector);
       sectors.push(sector);
     }

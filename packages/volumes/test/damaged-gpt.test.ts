@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   MiB,
@@ -13,6 +12,7 @@ import {
   tempDir,
   toolsOrSkipReason,
 } from "../../../fixtures/harness/guest.js";
+import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import { readVolumes, type VolumeLayout } from "../src/index.js";
 import { expectSignaturesMatchBlkid, expectTableMatchesSfdisk } from "./reference/compare.js";
 

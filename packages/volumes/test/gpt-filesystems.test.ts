@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDisk, gptZoo } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   removeDir,
   tempDir,
   toolsOrSkipReason,
 } from "../../../fixtures/harness/guest.js";
+import { buildDisk, gptZoo } from "../../../fixtures/harness/guest-disks.js";
 import { readVolumes, type VolumeLayout } from "../src/index.js";
 import { expectSignaturesMatchBlkid, expectTableMatchesSfdisk } from "./reference/compare.js";
 

@@ -1,6 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   MiB,
@@ -12,6 +11,7 @@ import {
   tempDir,
   toolsOrSkipReason,
 } from "../../../fixtures/harness/guest.js";
+import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import { crc32 } from "../src/crc32.js";
 import { readVolumes, type VolumeLayout } from "../src/index.js";
 import { expectTableMatchesSfdisk } from "./reference/compare.js";

@@ -1,6 +1,5 @@
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   MiB,
@@ -11,6 +10,7 @@ import {
   tempDir,
   toolsOrSkipReason,
 } from "../../../fixtures/harness/guest.js";
+import { GPT } from "../../../fixtures/harness/guest-disks.js";
 import { readVolumes, type VolumeLayout } from "../src/index.js";
 import { JUNK_KINDS, junkRegion } from "./fuzz/junk.js";
 import { blkidWithStatus } from "./reference/compare.js";

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDisk, hibernatedSwap, mbrLogical } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   MiB,
@@ -9,6 +8,7 @@ import {
   tempDir,
   toolsOrSkipReason,
 } from "../../../fixtures/harness/guest.js";
+import { buildDisk, hibernatedSwap, mbrLogical } from "../../../fixtures/harness/guest-disks.js";
 import { readVolumes, type VolumeLayout } from "../src/index.js";
 import { expectSignaturesMatchBlkid, expectTableMatchesSfdisk } from "./reference/compare.js";
 

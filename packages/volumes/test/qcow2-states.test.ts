@@ -1,15 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { openImage } from "@x/qcow2-core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PASSPHRASE, stateDisks } from "../../../fixtures/harness/guest-disks.js";
 import {
   fileDisk,
   removeDir,
   run,
   tempDir,
-  toQcow2,
   toolsOrSkipReason,
+  toQcow2,
 } from "../../../fixtures/harness/guest.js";
+import { PASSPHRASE, stateDisks } from "../../../fixtures/harness/guest-disks.js";
 import {
   compareBootCode,
   compareLayouts,
