@@ -105,6 +105,25 @@ describe.skipIf(skip !== undefined)("guest volumes through QCOW2 states", () => 
     expectSameLayout(await layoutOfImage(img), rawB);
   });
 
+  it("reads under 160 KiB of the guest disk through QCOW2", async () => {
+    const image = await openImage(img);
+    let asked = 0;
+    const counting: GuestDisk = {
+      size: image.size,
+      read: (offset, length) => {
+        asked += length;
+        return image.read(offset, length);
+      },
+    };
+    try {
+      await readVolumes(counting);
+    } finally {
+      await image.close();
+    }
+    expect(asked).toBeGreaterThan(0);
+    expect(asked).toBeLessThan(160 * 1024);
+  });
+
   it("the snapshot reads as the raw disk it was taken of", async () => {
     expectSameLayout(await layoutOfImage(img, { snapshot: "before" }), rawA);
   });
