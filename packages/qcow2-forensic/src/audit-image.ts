@@ -14,8 +14,10 @@ import { compareSeverity } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
 import { auditCheck } from "./audit-check.js";
+import { auditGuest, type GuestTime } from "./audit-guest.js";
 import { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 import { auditSnapshotTable } from "./audit-snapshots.js";
+import type { GuestOpener } from "./guest-opener.js";
 import { KINDS } from "./kinds/index.js";
 
 /** Options for {@link auditImage}. */
@@ -27,6 +29,15 @@ export interface AuditOptions {
   /** Opens backing files to walk the chain; without it the chain is not followed. */
   resolveBacking?: BackingResolver;
   maxBackingDepth?: number;
+  /**
+   * Opens the guest disk of a state (active, snapshot, backing file) so the
+   * audit looks inside the guest: partitions, filesystems, boot code (see
+   * `qcow2GuestOpener`; `auditPath` supplies one). Without it, or with
+   * `quick`, no guest finding is produced.
+   */
+  guest?: GuestOpener;
+  /** Receives the guest filesystems' dated facts (creation, last mount, last write) for timelines. */
+  onGuestTimes?: (times: GuestTime[]) => void;
 }
 
 /** Sorts anomalies by severity (highest first), then code; stable. */
@@ -60,8 +71,11 @@ export async function auditImage(
 ): Promise<Qcow2Anomaly[]> {
   const info = await inspect(source);
   const out = audit(info);
+  let snapshots: Awaited<ReturnType<typeof readSnapshots>>["snapshots"] = [];
   if (info.version !== 1) {
-    out.push(...auditSnapshotTable(await readSnapshots(source, info), options.now ?? new Date()));
+    const table = await readSnapshots(source, info);
+    snapshots = table.snapshots;
+    out.push(...auditSnapshotTable(table, options.now ?? new Date()));
     out.push(...auditBitmaps(await readBitmaps(source, info)));
     out.push(...auditLuks(await readLuksHeader(source, info)));
   }
@@ -87,6 +101,14 @@ export async function auditImage(
       if (info.incompatibleFeatures.unknownBits.length === 0)
         addHeaderProblem(out, `qemu-img check refuses this image: ${(e as Qcow2Error).message}`);
     }
+  }
+  if (!options.quick && options.guest !== undefined) {
+    const guest = await auditGuest(options.guest, snapshots, {
+      ...(options.now === undefined ? {} : { now: options.now }),
+      backing: info.backingFile?.name ?? null,
+    });
+    out.push(...guest.anomalies);
+    options.onGuestTimes?.(guest.times);
   }
   return sortAnomalies(out);
 }

@@ -3,7 +3,14 @@
  * on the `@x/report` model. Browser-safe; `@x/qcow2-forensic/node` adds
  * `auditPath`.
  */
-export type { AnomalyCode, AnomalyOf, CitedCluster, CitedEntry, Qcow2Anomaly } from "./anomaly.js";
+export type {
+  AnomalyCode,
+  AnomalyOf,
+  CitedCluster,
+  CitedEntry,
+  GuestVolumeRef,
+  Qcow2Anomaly,
+} from "./anomaly.js";
 export { audit, auditOrphans, auditSnapshots } from "./audit.js";
 export {
   auditCheck,
@@ -11,10 +18,24 @@ export {
   MAX_RESIDUE_CLUSTERS,
   MAX_TRAILING_HASH,
 } from "./audit-check.js";
+export {
+  auditGuest,
+  type GuestAudit,
+  type GuestTime,
+  MAX_GUEST_SNAPSHOTS,
+  MAX_UNPARTITIONED_SCAN,
+} from "./audit-guest.js";
 export { type AuditOptions, auditImage, sortAnomalies } from "./audit-image.js";
 export { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 export { auditSnapshotTable, QCOW2_EPOCH } from "./audit-snapshots.js";
 export { type CarveReason, type CarveRun, carveRuns } from "./carve.js";
 export { type CodeInfo, codeCatalog } from "./catalog.js";
+export {
+  type GuestDiskHandle,
+  type GuestOpener,
+  type GuestState,
+  qcow2GuestOpener,
+  stateLabel,
+} from "./guest-opener.js";
 export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
 export { ANALYZER_SOURCE, observe, toFindings } from "./observe.js";
