@@ -23,8 +23,12 @@ import {
   stateLabel,
 } from "./guest-opener.js";
 
-/** Most snapshot states looked inside (each is one more open and a few tens of KiB read). */
-export const MAX_GUEST_SNAPSHOTS = 64;
+/**
+ * Most snapshot states looked inside, the newest first (each is one more
+ * open of the image and a few tens of KiB read); snapshots sharing one L1
+ * table are one state.
+ */
+export const MAX_GUEST_SNAPSHOTS = 16;
 /** Most bytes read outside the partitions to tell data from zeros, and the most per range. */
 export const MAX_UNPARTITIONED_SCAN = 4 * 1024 * 1024;
 const SCAN_PER_RANGE = 64 * 1024;
@@ -255,7 +259,7 @@ async function auditUnpartitioned(
 
 /**
  * Looks inside the guest disk of every state `open` can open: the active
- * disk, the snapshots (up to {@link MAX_GUEST_SNAPSHOTS}), and the backing
+ * disk, the snapshots (the {@link MAX_GUEST_SNAPSHOTS} newest), and the backing
  * file when the image has one. Findings: encrypted volumes, hibernation
  * images, filesystems with errors or impossible times, damaged or
  * inconsistent tables, data outside the partitions (active disk), and the
@@ -270,14 +274,38 @@ async function auditUnpartitioned(
 export async function auditGuest(
   open: GuestOpener,
   snapshots: readonly Qcow2Snapshot[],
-  options: { now?: Date; backing?: string | null } = {},
+  options: { now?: Date; backing?: string | null; fileSize?: number } = {},
 ): Promise<GuestAudit> {
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  // A snapshot whose L1 table lies outside the file has no disk to read (the container audit
+  // reports the table), and snapshots sharing one L1 table are one state: skipping them keeps a
+  // hostile table from costing one open per entry.
+  const readable = (s: Qcow2Snapshot) =>
+    Number.isSafeInteger(s.l1TableOffset) &&
+    (options.fileSize === undefined || s.l1TableOffset + s.l1Size * 8 <= options.fileSize);
+  const seen = new Set<string>();
+  const distinct = [...snapshots]
+    .filter(readable)
+    .sort((x, y) => y.dateSec - x.dateSec || y.index - x.index)
+    .filter((s) => {
+      const key = `${s.l1TableOffset}:${s.l1Size}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .slice(0, MAX_GUEST_SNAPSHOTS)
+    .sort((x, y) => x.index - y.index);
   const wanted: GuestState[] = [
     { kind: "active" },
-    ...snapshots
-      .slice(0, MAX_GUEST_SNAPSHOTS)
-      .map((s): GuestState => ({ kind: "snapshot", id: s.id, name: s.name, dateSec: s.dateSec })),
+    ...distinct.map(
+      (s): GuestState => ({
+        kind: "snapshot",
+        id: s.id,
+        name: s.name,
+        dateSec: s.dateSec,
+        record: s,
+      }),
+    ),
     ...(options.backing == null ? [] : [{ kind: "backing", name: options.backing } as GuestState]),
   ];
   const collector = new Collector();

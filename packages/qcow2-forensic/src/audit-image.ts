@@ -106,6 +106,7 @@ export async function auditImage(
     const guest = await auditGuest(options.guest, snapshots, {
       ...(options.now === undefined ? {} : { now: options.now }),
       backing: info.backingFile?.name ?? null,
+      fileSize: source.size,
     });
     out.push(...guest.anomalies);
     options.onGuestTimes?.(guest.times);

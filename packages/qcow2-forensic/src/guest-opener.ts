@@ -3,6 +3,7 @@ import {
   inspect,
   type OpenImageOptions,
   Qcow2Image,
+  type Qcow2Snapshot,
   readSafely,
   walkBackingChain,
 } from "@x/qcow2-core";
@@ -11,7 +12,14 @@ import type { GuestDisk } from "@x/volumes";
 /** A guest disk state the audit looks inside. */
 export type GuestState =
   | { kind: "active" }
-  | { kind: "snapshot"; id: string; name: string; dateSec: number }
+  | {
+      kind: "snapshot";
+      id: string;
+      name: string;
+      dateSec: number;
+      /** The table entry, when already read (spares re-reading the table per state). */
+      record?: Qcow2Snapshot;
+    }
   /** The disk as the image's backing file holds it (the overlay's writes left out). */
   | { kind: "backing"; name: string };
 
@@ -87,7 +95,7 @@ export function qcow2GuestOpener(source: ByteSource, options: OpenImageOptions =
     if (state.kind !== "backing") {
       const image = await Qcow2Image.open(borrowed(source), {
         ...options,
-        ...(state.kind === "snapshot" ? { snapshot: state.id } : {}),
+        ...(state.kind === "snapshot" ? { snapshot: state.record ?? state.id } : {}),
       });
       return imageHandle(image);
     }

@@ -21,8 +21,12 @@ export interface OpenImageOptions {
   decompressor?: Decompressor;
   /** zstd implementation; defaults to pure-JS fzstd. */
   zstd?: ZstdDecompressor;
-  /** View the disk as of this internal snapshot of the top image (matched by id first, then by name). */
-  snapshot?: string;
+  /**
+   * View the disk as of this internal snapshot of the top image: an id or
+   * name (matched by id first, then by name), or an entry already read with
+   * `readSnapshots` (which spares re-reading the table for each state).
+   */
+  snapshot?: string | Qcow2Snapshot;
   /** Read the top image alone: what its backing file would supply reads as zeros. */
   layerOnly?: boolean;
   /** Opens backing files; without one, an overlay fails with `BACKING_NOT_FOUND` (unless `layerOnly`). */
@@ -89,8 +93,13 @@ export class Qcow2Image {
     try {
       const info = await inspect(source);
       assertReadable(info, { decrypting: options.unlock !== undefined });
+      const wanted = options.snapshot;
       const snapshot =
-        options.snapshot === undefined ? null : await findSnapshot(source, info, options.snapshot);
+        wanted === undefined
+          ? null
+          : typeof wanted === "string"
+            ? await findSnapshot(source, info, wanted)
+            : wanted;
       opened.push(
         await openLayer(source, info, info.version === 1 ? "qcow" : "qcow2", snapshot, options),
       );
