@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
+import { type GuestTime, type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
 import { auditPath } from "@x/qcow2-forensic/node";
 import {
   buildImageReport,
@@ -24,6 +24,14 @@ export interface AuditJob {
   /** Container digests to record ("sha256", "md5", "sha1"); empty for none. */
   hashContainer: string[];
   passphrases: Uint8Array[];
+  /** Collect the guest filesystems' dated facts (for --format timeline/bodyfile). */
+  timeline?: boolean;
+}
+
+/** One image's report, and the guest filesystem times when the job asked for them. */
+export interface AuditResult {
+  report: ImageReport;
+  guestTimes: GuestTime[];
 }
 
 async function containerFacts(
@@ -44,13 +52,16 @@ async function containerFacts(
 }
 
 /** Audits one image; a failure becomes the report's error, never an exception. */
-export async function runAuditJob(job: AuditJob): Promise<ImageReport> {
+export async function runAuditJob(job: AuditJob): Promise<AuditResult> {
   let report: ImageReport;
+  const guestTimes: GuestTime[] = [];
   try {
     const anomalies: Qcow2Anomaly[] = await auditPath(job.path, {
       ...(job.quick ? { quick: true } : {}),
       ...(job.backingDir === undefined ? {} : { backingDir: job.backingDir }),
       ...(job.now === undefined ? {} : { now: new Date(job.now) }),
+      passphrases: job.passphrases,
+      ...(job.timeline ? { onGuestTimes: (t: GuestTime[]) => guestTimes.push(...t) } : {}),
     });
     // A passphrase given for the audit must unlock every encrypted image it meets.
     if (job.passphrases.length > 0 && anomalies.some((a) => a.code === "QCOW2-ENCRYPTED")) {
@@ -68,5 +79,5 @@ export async function runAuditJob(job: AuditJob): Promise<ImageReport> {
       report.error ??= describeError(e, job.path);
     }
   }
-  return report;
+  return { report, guestTimes };
 }

@@ -1,6 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { ImageReport } from "@x/report";
-import { type AuditJob, runAuditJob } from "./audit-job.js";
+import { type AuditJob, type AuditResult, runAuditJob } from "./audit-job.js";
 
 /**
  * Audits `jobs` on `threads` worker threads and hands each report to
@@ -10,7 +9,7 @@ import { type AuditJob, runAuditJob } from "./audit-job.js";
 export async function auditAll(
   jobs: readonly AuditJob[],
   threads: number,
-  onReport: (index: number, report: ImageReport) => void,
+  onReport: (index: number, result: AuditResult) => void,
 ): Promise<void> {
   if (threads <= 1 || jobs.length <= 1) {
     for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job));
@@ -28,8 +27,8 @@ export async function auditAll(
         const id = next++;
         worker.postMessage({ id, job: jobs[id] });
       };
-      worker.on("message", (m: { id: number; report: ImageReport }) => {
-        onReport(m.id, m.report);
+      worker.on("message", (m: { id: number; result: AuditResult }) => {
+        onReport(m.id, m.result);
         feed();
       });
       worker.on("error", fail);

@@ -3,6 +3,6 @@ import { type AuditJob, runAuditJob } from "./audit-job.js";
 
 // One worker thread: audits the images it is sent, one at a time.
 parentPort?.on("message", async (message: { id: number; job: AuditJob }) => {
-  const report = await runAuditJob(message.job);
-  parentPort?.postMessage({ id: message.id, report });
+  const result = await runAuditJob(message.job);
+  parentPort?.postMessage({ id: message.id, result });
 });

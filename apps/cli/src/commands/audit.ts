@@ -21,7 +21,12 @@ import { CliError, EXIT } from "../errors.js";
 import { parseAlgorithms } from "../hashing.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { startProgress } from "../progress.js";
-import { jsonLinesFor, renderTimeline } from "../views/timeline.js";
+import {
+  type DatedFact,
+  guestDatedFacts,
+  jsonLinesFor,
+  renderTimeline,
+} from "../views/timeline.js";
 
 const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
@@ -95,13 +100,16 @@ export async function runAudit(
     ...(minSeverity === undefined ? {} : { minSeverity }),
     hashContainer,
     passphrases,
+    ...(options.format === "timeline" || options.format === "bodyfile" ? { timeline: true } : {}),
   }));
   const reports: ImageReport[] = new Array(jobs.length);
+  const guestFacts: DatedFact[] = [];
   const progress =
     paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
   let done = 0;
-  await auditAll(jobs, threads, (index, report) => {
+  await auditAll(jobs, threads, (index, { report, guestTimes }) => {
     reports[index] = report;
+    guestFacts.push(...guestDatedFacts(report.path, guestTimes));
     if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
     // JSON Lines stream: each image's lines go out as soon as it is done.
     if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
@@ -113,7 +121,7 @@ export async function runAudit(
     run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
     images: reports,
   };
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io));
+  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io, guestFacts));
   if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
@@ -124,7 +132,12 @@ export async function runAudit(
   return EXIT.ok;
 }
 
-function render(envelope: ReportEnvelope, format: Format, io: Io): string {
+function render(
+  envelope: ReportEnvelope,
+  format: Format,
+  io: Io,
+  guestFacts: readonly DatedFact[],
+): string {
   switch (format) {
     case "json":
       return renderJson(envelope);
@@ -133,9 +146,9 @@ function render(envelope: ReportEnvelope, format: Format, io: Io): string {
     case "sarif":
       return renderSarif(envelope);
     case "timeline":
-      return renderTimeline(envelope, "csv");
+      return renderTimeline(envelope, "csv", guestFacts);
     case "bodyfile":
-      return renderTimeline(envelope, "bodyfile");
+      return renderTimeline(envelope, "bodyfile", guestFacts);
     default:
       return renderText(envelope, { color: shouldUseColor(io.stdout, io.env) });
   }
@@ -187,7 +200,13 @@ export function registerAudit(
       "after",
       `
 Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
-csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV), bodyfile (Sleuth Kit body file for mactime/plaso).
+csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV: snapshot dates, and the creation, last-mount and
+last-write times of the guest's filesystems in every state), bodyfile (the same as a Sleuth Kit body file for
+mactime/plaso).
+
+Unless --quick, the audit also looks inside the guest disk of every state it can open (active disk, the newest
+16 snapshots, the backing file): encrypted volumes, hibernation images, partition tables and boot code that
+changed between states, damaged GPTs, data outside the partitions, filesystem errors and impossible times.
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 

@@ -1,17 +1,34 @@
 import { toQemuImgInfo } from "@x/qcow2-core";
+import { openImage } from "@x/qcow2-core/node";
+import { readVolumes } from "@x/volumes";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { describeError, EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { renderInfoText } from "../views/info-text.js";
+import { volumesSummary } from "../views/volumes-text.js";
 
 /** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
 export const EXTRA_INFO_KEY = "qcow2-forensic";
 
+/** One line on the active disk's volumes, or why they could not be read (info never fails for it). */
+async function guestSummary(path: string): Promise<string> {
+  try {
+    const image = await openImage(path);
+    try {
+      return volumesSummary(await readVolumes(image));
+    } finally {
+      await image.close();
+    }
+  } catch (e) {
+    return `not read (${describeError(e).message}; see qcow2-forensic volumes)`;
+  }
+}
+
 export async function runInfo(path: string, options: { json?: boolean }, io: Io): Promise<number> {
   const facts = await readImageFacts(path);
   if (!options.json) {
-    io.stdout.write(renderInfoText(path, facts));
+    io.stdout.write(renderInfoText(path, facts, await guestSummary(path)));
     return EXIT.ok;
   }
   const { info, snapshots, bitmaps, luks, actualSize } = facts;

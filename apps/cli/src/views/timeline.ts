@@ -1,3 +1,4 @@
+import type { GuestTime } from "@x/qcow2-forensic";
 import { type ImageReport, type ReportEnvelope, renderJsonLines } from "@x/report";
 
 /** One dated fact for a timeline. */
@@ -61,7 +62,26 @@ export function formatFacts(facts: readonly DatedFact[], kind: "csv" | "bodyfile
   return rows.map((r) => `${r.map(csvCell).join(",")}\r\n`).join("");
 }
 
-/** The audit's dated facts as a timeline. */
-export function renderTimeline(envelope: ReportEnvelope, kind: "csv" | "bodyfile"): string {
-  return formatFacts(datedFacts(envelope), kind);
+/** The guest filesystems' times of one image as dated facts (subject: state and volume). */
+export function guestDatedFacts(path: string, times: readonly GuestTime[]): DatedFact[] {
+  return times.map((t) => ({
+    unixSecs: t.unixSecs,
+    path,
+    subject: `${t.state}: ${t.volume}`,
+    event: t.event,
+    size: 0,
+  }));
+}
+
+/** The audit's dated facts as a timeline: the findings' and the guest filesystems', in time order. */
+export function renderTimeline(
+  envelope: ReportEnvelope,
+  kind: "csv" | "bodyfile",
+  guest: readonly DatedFact[] = [],
+): string {
+  const facts = [...datedFacts(envelope), ...guest].sort(
+    (a, b) =>
+      a.unixSecs - b.unixSecs || a.path.localeCompare(b.path) || a.subject.localeCompare(b.subject),
+  );
+  return formatFacts(facts, kind);
 }
