@@ -21,6 +21,18 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * The code of an error that no input should ever cause: a bug of this tool,
+ * never a verdict on the image. Tests and fuzzers treat it as a failure.
+ */
+export const INTERNAL = "INTERNAL";
+
+/** Node's own system errors (ENOENT, EACCES, EISDIR, …) keep their code: they are about the file. */
+function systemCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
 /** One line naming the file and the problem; never a stack trace. */
 export function describeError(e: unknown, file?: string): { code: string; message: string } {
   // A guest read that failed in the image reader is the reader's error (its code names the cause).
@@ -31,6 +43,11 @@ export function describeError(e: unknown, file?: string): { code: string; messag
     const where = e.file ?? file;
     return { code: e.code, message: where === undefined ? e.message : `${where}: ${e.message}` };
   }
-  const message = e instanceof Error ? e.message : String(e);
-  return { code: "INTERNAL", message: file === undefined ? message : `${file}: ${message}` };
+  const text = e instanceof Error ? e.message : String(e);
+  const system = systemCode(e);
+  if (system !== undefined)
+    return { code: system, message: file === undefined ? text : `${file}: ${text}` };
+  const name = e instanceof Error ? e.name : typeof e;
+  const message = `internal error (a bug in qcow2-forensic, please report it; --debug shows where): ${name}: ${text}`;
+  return { code: INTERNAL, message: file === undefined ? message : `${file}: ${message}` };
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { expectedCodes, loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
-import { runCli } from "./run-cli.js";
+import { explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const NOW = new Date("2030-01-01T00:00:00Z");
@@ -30,7 +30,7 @@ interface Envelope {
 
 function auditJson(args: string[]): { code: number; envelope: Envelope; stderr: string } {
   const r = runCli(["audit", "--format", "json", ...args]);
-  const envelope = JSON.parse(r.stdout) as Envelope;
+  const envelope = parseJsonOutput(r) as Envelope;
   expect(validate(envelope), JSON.stringify(validate.errors)).toBe(true);
   return { code: r.code, envelope, stderr: r.stderr };
 }
@@ -38,7 +38,7 @@ function auditJson(args: string[]): { code: number; envelope: Envelope; stderr: 
 describe("audit", () => {
   it("prints one QCOW2-SNAPSHOT per snapshot plus QCOW2-INTERNAL-SNAPSHOTS", () => {
     const r = runCli(["audit", fixture("snapshots")]);
-    expect(r.code).toBe(0);
+    expect(r.code, explain(r)).toBe(0);
     expect(r.stdout.match(/QCOW2-SNAPSHOT\b/g)).toHaveLength(2);
     expect(r.stdout.match(/QCOW2-INTERNAL-SNAPSHOTS/g)).toHaveLength(1);
   });
@@ -96,7 +96,7 @@ describe("audit", () => {
 
   it("a bad --fail-on value is a usage error (exit 2)", () => {
     const r = runCli(["audit", "--fail-on", "severe", fixture("clean-v3")]);
-    expect(r.code).toBe(2);
+    expect(r.code, explain(r)).toBe(2);
     expect(r.stderr).toContain("--fail-on");
   });
 
@@ -124,7 +124,7 @@ describe("errors are one line on stderr, never a stack trace", () => {
     )) {
       it(`${command} on ${what}`, () => {
         const r = runCli([command, path]);
-        expect(r.code).toBe(3);
+        expect(r.code, explain(r)).toBe(3);
         const lines = r.stderr.trim().split("\n");
         expect(lines).toHaveLength(1);
         expect(lines[0]).toMatch(message);
@@ -136,7 +136,7 @@ describe("errors are one line on stderr, never a stack trace", () => {
 
   it("audit of a folder without QCOW images is a usage error", () => {
     const r = runCli(["audit", mkdtempSync(join(tmpdir(), "qcow2-empty-"))]);
-    expect(r.code).toBe(2);
+    expect(r.code, explain(r)).toBe(2);
     expect(r.stderr).toContain("no QCOW images found");
   });
 
@@ -150,7 +150,7 @@ describe("help and version", () => {
   for (const command of ["audit", "info", "snapshots"]) {
     it(`${command} --help shows usage and an example`, () => {
       const r = runCli([command, "--help"]);
-      expect(r.code).toBe(0);
+      expect(r.code, explain(r)).toBe(0);
       expect(r.stdout).toContain(`Usage: qcow2-forensic ${command}`);
       expect(r.stdout).toContain("Example");
     });
@@ -164,7 +164,7 @@ describe("help and version", () => {
   ]) {
     it(`${args.join(" ")} prints the package version`, () => {
       const r = runCli(args);
-      expect(r.code).toBe(0);
+      expect(r.code, explain(r)).toBe(0);
       expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     });
   }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
-import { runCli } from "./run-cli.js";
+import { explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const fixture = (name: string) => {
@@ -31,7 +31,7 @@ describe("check", () => {
       });
       const exit = Number(set.answerText(entry.name, "check.exit"));
       if (entry.kind === "qcow1") {
-        expect(r.code).toBe(63);
+        expect(r.code, explain(r)).toBe(63);
         expect(r.stderr).toContain("does not support checks");
         return;
       }
@@ -50,11 +50,11 @@ describe("check", () => {
         }
         return;
       }
-      const ours = JSON.parse(r.stdout) as Record<string, unknown>;
+      const ours = parseJsonOutput(r) as Record<string, unknown>;
       delete ours.filename;
       delete qemu.filename;
       expect(ours).toEqual(qemu);
-      expect(r.code).toBe(exit);
+      expect(r.code, explain(r)).toBe(exit);
     });
   }
 
@@ -68,7 +68,7 @@ describe("check", () => {
       expect(r.stderr).toMatch(/passphrase/);
       const meta = runCli(["check", "--json", "--metadata-only", path]);
       const withKey = set.answerJson<Record<string, unknown>>(entry.name, "check.json");
-      const ours = JSON.parse(meta.stdout) as Record<string, unknown>;
+      const ours = parseJsonOutput(meta) as Record<string, unknown>;
       delete ours.filename;
       expect(ours).toEqual(omitFilename(withKey));
     });
@@ -88,13 +88,13 @@ describe("check", () => {
     const entry = fixture("backing-missing");
     expect(set.answerText(entry.name, "check.exit")).toBe("1");
     const r = runCli(["check", "--json", "--metadata-only", set.path(entry)]);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ "check-errors": 0, format: "qcow2" });
+    expect(r.code, explain(r)).toBe(0);
+    expect(parseJsonOutput(r)).toMatchObject({ "check-errors": 0, format: "qcow2" });
   });
 
   it("prints a readable report naming each problem's host offset", () => {
     const r = runCli(["check", set.path(fixture("orphan"))]);
-    expect(r.code).toBe(2);
+    expect(r.code, explain(r)).toBe(2);
     expect(r.stdout).toMatch(/ERROR cluster 7 refcount=0 reference=1\s+@ host 0x7000/);
   });
 });
@@ -160,7 +160,7 @@ describe("vmstate", () => {
 
   it("audit reports QCOW2-SNAPSHOT-VMSTATE with the size", () => {
     const r = runCli(["audit", "--format", "json", set.path(entry)]);
-    const finding = JSON.parse(r.stdout).images[0].findings.find(
+    const finding = parseJsonOutput(r).images[0].findings.find(
       (f: { code: string }) => f.code === "QCOW2-SNAPSHOT-VMSTATE",
     );
     expect(finding.evidence.find((e: { field: string }) => e.field === "vm_state_size").value).toBe(
@@ -171,7 +171,7 @@ describe("vmstate", () => {
   it("a snapshot without VM state is an error", () => {
     const plain = fixture("snapshots");
     const r = runCli(["vmstate", "-s", "first", set.path(plain), "-"]);
-    expect(r.code).toBe(3);
+    expect(r.code, explain(r)).toBe(3);
     expect(r.stderr).toContain("carries no VM state");
   });
 });

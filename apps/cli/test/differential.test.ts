@@ -12,7 +12,7 @@ let live: FixtureSet | undefined;
 if (skip === undefined) {
   beforeAll(() => {
     live = regenerateFixtures();
-  }, 120_000);
+  }, 600_000);
   defineInfoSuite("live qemu-img differential: info --json", () => {
     if (live === undefined) throw new Error("fixtures were not regenerated");
     return live;

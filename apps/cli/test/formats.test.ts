@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
 // @ts-expect-error — a plain .mjs script without types
 import { cliDocs } from "../scripts/cli-docs.mjs";
-import { CLI, runCli } from "./run-cli.js";
+import { runMain } from "./in-process.js";
+import { CLI, explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const path = (name: string) => {
@@ -52,7 +53,7 @@ function parseCsv(text: string): string[][] {
 
 function audit(format: string): string {
   const r = runCli(["audit", "--format", format, ...SAMPLE]);
-  expect(r.code).toBe(3); // text.txt cannot be read; the others are reported
+  expect(r.code, explain(r)).toBe(3); // text.txt cannot be read; the others are reported
   return r.stdout;
 }
 
@@ -160,7 +161,7 @@ describe("batches", () => {
         "--quick",
         dir,
       ]);
-      return JSON.parse(r.stdout).images as Array<{
+      return parseJsonOutput(r).images as Array<{
         path: string;
         findings: Array<{ code: string }>;
       }>;
@@ -190,7 +191,7 @@ describe("batches", () => {
   it("json and text are ordered by path whatever finishes first", () => {
     const shuffled = [path("snapshots"), path("leak"), path("corrupt")];
     const r = runCli(["audit", "--format", "json", "--jobs", "2", ...shuffled]);
-    const order = JSON.parse(r.stdout).images.map((i: { path: string }) => i.path);
+    const order = parseJsonOutput(r).images.map((i: { path: string }) => i.path);
     expect(order).toEqual([...shuffled].sort());
   });
 });
@@ -207,7 +208,7 @@ describe("custody", () => {
       path("snapshots"),
     ];
     const r = runCli(args);
-    const doc = JSON.parse(r.stdout);
+    const doc = parseJsonOutput(r);
     const bytes = readFileSync(path("snapshots"));
     expect(doc.images[0].container).toEqual({
       size: bytes.length,
@@ -221,7 +222,7 @@ describe("custody", () => {
     expect(Date.parse(doc.run.finishedAt)).toBeGreaterThanOrEqual(Date.parse(doc.run.startedAt));
   });
 
-  it("never writes to evidence: every command leaves every fixture's bytes, size and mtime unchanged", () => {
+  it("never writes to evidence: every command leaves every fixture's bytes, size and mtime unchanged", async () => {
     const out = mkdtempSync(join(tmpdir(), "qcow2-readonly-"));
     const pass = set.entries.find((e) => e.passphraseFile)?.passphraseFile;
     const entries = qcowEntries(set).filter((e) => !e.storedAs);
@@ -234,21 +235,34 @@ describe("custody", () => {
         mtime: statSync(p).mtimeMs,
       };
     });
+    // In this process: the same code paths as the binary, without 400 process starts.
     for (const [i, e] of entries.entries()) {
       const p = set.path(e);
       const pf = e.passphraseFile ? ["--passphrase-file", join(set.dir, e.passphraseFile)] : [];
-      runCli(["info", "--json", p]);
-      runCli(["snapshots", p]);
-      runCli(["audit", "--hash-container", p]);
-      runCli(["check", p]);
-      runCli(["map", ...pf, p]);
-      runCli(["hash", "--container", ...pf, p]);
-      runCli(["export", ...pf, p, join(out, `${i}.raw`)]);
-      runCli(["carve", p, join(out, `carve-${i}`)]);
+      await runMain(["info", "--json", p]);
+      await runMain(["snapshots", p]);
+      await runMain(["audit", "--hash-container", p]);
+      await runMain(["check", p]);
+      await runMain(["map", ...pf, p]);
+      await runMain(["hash", "--container", ...pf, p]);
+      await runMain(["volumes", ...pf, p]);
+      await runMain(["export", ...pf, p, join(out, `${i}.raw`)]);
+      await runMain(["carve", p, join(out, `carve-${i}`)]);
       const snap = (set.answerJson<{ snapshots?: Array<{ name: string }> }>(e.name, "info.json")
         ?.snapshots ?? [])[0];
-      if (snap) runCli(["vmstate", "-s", snap.name, p, join(out, `${i}.vm`)]);
+      if (snap) await runMain(["vmstate", "-s", snap.name, p, join(out, `${i}.vm`)]);
     }
+    // And the binary itself, on one image with snapshots and VM state.
+    const vm = set.path(
+      entries.find((e) => e.name === "vmstate") ?? (entries[0] as (typeof entries)[0]),
+    );
+    for (const args of [
+      ["audit", vm],
+      ["check", vm],
+      ["hash", vm],
+      ["export", vm, join(out, "bin.raw")],
+    ])
+      runCli(args);
     expect(pass).toBeDefined();
     for (const b of before) {
       expect(createHash("sha256").update(readFileSync(b.p)).digest("hex"), b.p).toBe(b.sha);
@@ -292,7 +306,7 @@ describe("help that teaches", () => {
   });
 
   it("codes lists every finding code the auditor knows, with severity", () => {
-    const codes = JSON.parse(runCli(["codes", "--json"]).stdout) as Array<{
+    const codes = parseJsonOutput(runCli(["codes", "--json"])) as Array<{
       code: string;
       severity: string;
     }>;
@@ -315,6 +329,7 @@ describe("help that teaches", () => {
       "hash",
       "carve",
       "vmstate",
+      "volumes",
       "codes",
     ]) {
       expect(bash).toContain(c);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadFixtureSet } from "../../../fixtures/harness/index.js";
 import { defineInfoSuite } from "./info-suite.js";
-import { runCli } from "./run-cli.js";
+import { explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const committed = loadFixtureSet();
 
@@ -13,14 +13,14 @@ describe("snapshots", () => {
 
   it("--json lists qemu-img's snapshot objects", () => {
     const r = runCli(["snapshots", "--json", committed.path(entry)]);
-    expect(r.code).toBe(0);
+    expect(r.code, explain(r)).toBe(0);
     const qemu = committed.answerJson<{ snapshots: unknown[] }>(entry.name, "info.json");
-    expect(JSON.parse(r.stdout)).toEqual(qemu?.snapshots);
+    expect(parseJsonOutput(r)).toEqual(qemu?.snapshots);
   });
 
   it("prints a table with each snapshot's name", () => {
     const r = runCli(["snapshots", committed.path(entry)]);
-    expect(r.code).toBe(0);
+    expect(r.code, explain(r)).toBe(0);
     for (const name of entry.expect.snapshots as string[]) expect(r.stdout).toContain(name);
   });
 
@@ -28,7 +28,7 @@ describe("snapshots", () => {
     const clean = committed.entries.find((e) => e.name === "clean-v3");
     if (!clean) throw new Error("clean-v3 fixture missing");
     const r = runCli(["snapshots", "--json", committed.path(clean)]);
-    expect(JSON.parse(r.stdout)).toEqual([]);
+    expect(parseJsonOutput(r)).toEqual([]);
   });
 });
 
@@ -37,7 +37,7 @@ describe("info text view", () => {
     const overlay = committed.entries.find((e) => e.name === "overlay");
     if (!overlay) throw new Error("overlay fixture missing");
     const r = runCli(["info", committed.path(overlay)]);
-    expect(r.code).toBe(0);
+    expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/backing file:\s+base\.qcow2 \(format qcow2\)/);
   });
 });

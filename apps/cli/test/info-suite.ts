@@ -6,7 +6,7 @@ import {
   qcowEntries,
   stableInfo,
 } from "../../../fixtures/harness/index.js";
-import { runCli } from "./run-cli.js";
+import { parseJsonOutput, runCli } from "./run-cli.js";
 
 const EXTRA_KEY = "qcow2-forensic";
 
@@ -18,7 +18,7 @@ function infoJson(set: FixtureSet, name: string): Record<string, unknown> {
   const r = runCli(["info", "--json", path.split("/").pop() as string], { cwd: dirname(path) });
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
+  return parseJsonOutput(r) as Record<string, unknown>;
 }
 
 export function defineInfoSuite(label: string, getSet: () => FixtureSet): void {

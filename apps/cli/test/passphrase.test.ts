@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFixtureSet } from "../../../fixtures/harness/index.js";
-import { CLI, runCli } from "./run-cli.js";
+import { CLI, explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const luks = set.entries.find((e) => e.name === "luks");
@@ -32,7 +32,7 @@ describe("encrypted images on the command line", () => {
     const file = join(dir, "wrong");
     writeFileSync(file, "not the passphrase");
     const r = runCli(["export", "--passphrase-file", file, image, join(dir, "disk.raw")]);
-    expect(r.code).toBe(3);
+    expect(r.code, explain(r)).toBe(3);
     expect(r.stderr.trim().split("\n")).toEqual([
       expect.stringContaining("passphrase unlocks no active LUKS key slot"),
     ]);
@@ -41,7 +41,7 @@ describe("encrypted images on the command line", () => {
 
   it("without a passphrase, reading guest data asks for one; audit still shows the LUKS facts", () => {
     expect(runCli(["hash", image]).stderr).toContain("a passphrase is needed");
-    const findings = JSON.parse(runCli(["audit", "--format", "json", image]).stdout).images[0]
+    const findings = parseJsonOutput(runCli(["audit", "--format", "json", image])).images[0]
       .findings;
     const facts = findings.find((f: { code: string }) => f.code === "QCOW2-LUKS");
     expect(facts.evidence.map((e: { field: string }) => e.field)).toEqual(

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries, qemuOrSkipReason } from "../../../fixtures/harness/index.js";
-import { CLI, runCli } from "./run-cli.js";
+import { CLI, explain, parseJsonOutput, runCli } from "./run-cli.js";
 
 const set = loadFixtureSet();
 const readable = qcowEntries(set).filter((e) => !e.encrypted);
@@ -22,12 +22,12 @@ describe("map --json", () => {
     it(`${entry.name}: prints exactly what qemu-img map --output=json printed (or one error line where qemu-img fails)`, () => {
       const r = runCli(["map", "--json", set.path(entry)]);
       if (set.answerText(entry.name, "map.json") === undefined) {
-        expect(r.code).toBe(3);
+        expect(r.code, explain(r)).toBe(3);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         return;
       }
       expect(r.stderr).toBe("");
-      expect(r.code).toBe(0);
+      expect(r.code, explain(r)).toBe(0);
       expect(r.stdout.trim()).toBe(set.answerText(entry.name, "map.json"));
     });
   }
@@ -35,7 +35,7 @@ describe("map --json", () => {
   it("prints a readable table without --json", () => {
     const overlay = readable.find((e) => e.name === "overlay");
     const r = runCli(["map", set.path(overlay as never)]);
-    expect(r.code).toBe(0);
+    expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/^START\s+LENGTH\s+DEPTH\s+STATE/);
     expect(r.stdout).toContain("base.qcow2");
   });
@@ -48,7 +48,7 @@ describe("export and hash", () => {
       const target = join(out, `${entry.name}.raw`);
       const r = runCli(["export", "--hash", "sha256,md5", set.path(entry), target]);
       if (expected === undefined) {
-        expect(r.code).toBe(3);
+        expect(r.code, explain(r)).toBe(3);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         expect(existsSync(target)).toBe(false);
         return;
@@ -57,7 +57,7 @@ describe("export and hash", () => {
       expect(sha256(target)).toBe(expected);
       expect(r.stdout).toContain(`SHA256 (${target}) = ${expected}`);
       const h = runCli(["hash", "--json", set.path(entry)]);
-      expect(JSON.parse(h.stdout).guest.sha256).toBe(expected);
+      expect(parseJsonOutput(h).guest.sha256).toBe(expected);
     });
   }
 
@@ -65,7 +65,7 @@ describe("export and hash", () => {
     const entry = fixture("snapshots");
     for (const snap of entry.expect.snapshots as string[]) {
       const r = runCli(["export", "--snapshot", snap, set.path(entry as never), "-"]);
-      expect(r.code).toBe(0);
+      expect(r.code, explain(r)).toBe(0);
       const h = runCli(["hash", "--snapshot", snap, set.path(entry as never)]);
       expect(h.stdout).toContain(
         set.answerText("snapshots", `snapshot-${snap}.raw.sha256`) as string,
@@ -95,9 +95,9 @@ describe("export and hash", () => {
     const base = readable.find((e) => e.name === "base");
     const before = sha256(set.path(base as never));
     const r1 = runCli(["export", set.path(entry as never), set.path(base as never)]);
-    expect(r1.code).toBe(2);
+    expect(r1.code, explain(r1)).toBe(2);
     const r2 = runCli(["export", "--force", set.path(entry as never), set.path(base as never)]);
-    expect(r2.code).toBe(2);
+    expect(r2.code, explain(r2)).toBe(2);
     expect(r2.stderr).toContain("refusing to overwrite evidence");
     expect(sha256(set.path(base as never))).toBe(before);
   });
@@ -115,13 +115,13 @@ describe("export and hash", () => {
     const copy = join(dir, "overlay.qcow2");
     execFileSync("cp", [set.path(readable.find((e) => e.name === "overlay") as never), copy]);
     const r = runCli(["export", copy, "-"]);
-    expect(r.code).toBe(3);
+    expect(r.code, explain(r)).toBe(3);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/backing file "base\.qcow2" not found/);
     const layer = runCli(["hash", "--layer-only", copy]);
-    expect(layer.code).toBe(0);
+    expect(layer.code, explain(layer)).toBe(0);
     const withDir = runCli(["hash", "--json", "--backing-dir", join(set.dir, "images"), copy]);
-    expect(JSON.parse(withDir.stdout).guest.sha256).toBe(set.answerText("overlay", "raw.sha256"));
+    expect(parseJsonOutput(withDir).guest.sha256).toBe(set.answerText("overlay", "raw.sha256"));
   });
 });
 

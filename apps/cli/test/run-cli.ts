@@ -7,8 +7,12 @@ export const CLI = resolve(dirname(fileURLToPath(import.meta.url)), "../dist/cli
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** The arguments, for messages. */
+  args: string[];
 }
 
 /** Spawns `node dist/cli.js ...args` and collects its output. */
@@ -20,6 +24,30 @@ export function runCli(
     cwd: options.cwd,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", ...options.env },
+    // Batch reports of every fixture are a few MB; the 1 MiB default would cut them.
+    maxBuffer: 256 * 1024 * 1024,
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  if (r.error) throw new Error(`could not run the CLI (${args.join(" ")}): ${r.error.message}`);
+  return {
+    code: r.status ?? -1,
+    signal: r.signal,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    args,
+  };
+}
+
+/** What a run did, for a failing assertion: exit code, signal, stderr. */
+export function explain(r: CliResult): string {
+  return `qcow2-forensic ${r.args.join(" ")}\n  exit ${r.code}${r.signal ? `, signal ${r.signal}` : ""}\n  stderr: ${r.stderr.trim() || "(empty)"}\n  stdout: ${r.stdout.length} bytes`;
+}
+
+/** The run's stdout parsed as JSON, or an error that says what the process did. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read the CLI's JSON loosely, as a user's script would.
+export function parseJsonOutput<T = any>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch (e) {
+    throw new Error(`stdout is not JSON (${(e as Error).message}):\n${explain(r)}`);
+  }
 }

@@ -50,9 +50,10 @@ export {
   type LuksHeader,
   type LuksKeySlot,
 } from "./format/luks.js";
-export type { OutOfRangeField } from "./format/numbers.js";
+export { exactField, type OutOfRangeField } from "./format/numbers.js";
 export type { HeaderProblem } from "./format/problems.js";
 export { refcountAt, refcountsPerBlock } from "./format/refcount.js";
+export { validateTable } from "./format/validate-table.js";
 export {
   type BackingFileRef,
   type EncryptionMethod,
@@ -71,6 +72,7 @@ export {
   toQemuImgInfo,
 } from "./qemu/info-json.js";
 export { formatQemuMapEntry, formatQemuMapJson } from "./qemu/map-json.js";
+export { type OpenMode, type OpenRefusal, qemuOpenRefusal } from "./qemu/open-refusal.js";
 export { type QemuSnapshotInfo, toQemuSnapshotList } from "./qemu/snapshot-json.js";
 export type {
   BackingRequest,
@@ -102,7 +104,13 @@ export {
   refcountReport,
 } from "./refcount-report.js";
 export { RefcountTable } from "./refcount-table.js";
-export { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "./snapshots.js";
+export {
+  type Qcow2Snapshot,
+  readSnapshots,
+  type SnapshotTable,
+  type SnapshotTableError,
+  snapshotL1Field,
+} from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
 export { memorySource } from "./source/memory-source.js";

@@ -22,7 +22,7 @@ import type { HeaderProblem } from "./format/problems.js";
 import { decodeQcow1Header } from "./format/qcow1-header.js";
 import { decodeString, isLossyUtf8 } from "./format/strings.js";
 import { LIMITS } from "./limits.js";
-import { type ByteSource, readSafely } from "./source/byte-source.js";
+import { type ByteSource, readPadded, readSafely } from "./source/byte-source.js";
 
 /** Encryption method names for `crypt_method`. */
 export type EncryptionMethod = "none" | "aes" | "luks" | "unknown";
@@ -277,14 +277,26 @@ async function readBackingName(
       message: `backing file name offset ${offset} is past end of file (${source.size})`,
       offset,
     });
-    return { offset, size, name: null, lossy: false };
   }
-  const bytes = await readSafely(source, offset, Math.min(size, LIMITS.maxBackingFileName));
+  // QEMU reads the name as a C string, zeros past end of file: an empty one
+  // (no bytes, or a NUL first) means no backing file at all.
+  const bytes = await readPadded(source, offset, Math.min(size, LIMITS.maxBackingFileName));
+  const name = decodeString(bytes, LIMITS.maxBackingFileName);
+  // (Past cluster 0 QEMU refuses the image before reading the name: keep the reference.)
+  if (name === "" && (clusterSize === null || offset <= clusterSize)) {
+    problems.push({
+      field: "backing_file_offset",
+      value: String(offset),
+      message: `backing_file_offset ${offset} names an empty backing file (${size} bytes): QEMU treats the image as having none`,
+      offset,
+    });
+    return null;
+  }
   return {
     offset,
     size,
-    name: decodeString(bytes, LIMITS.maxBackingFileName),
-    lossy: isLossyUtf8(bytes),
+    name,
+    lossy: isLossyUtf8(bytes.subarray(0, bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0))),
   };
 }
 

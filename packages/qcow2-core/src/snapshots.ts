@@ -1,14 +1,16 @@
 import { isQcow2Error, type Qcow2Error } from "./errors.js";
 import type { OutOfRangeField } from "./format/numbers.js";
-import { toSafeNumber } from "./format/numbers.js";
+import { exactField, toSafeNumber } from "./format/numbers.js";
 import type { HeaderProblem } from "./format/problems.js";
 import {
   decodeSnapshotExtra,
   decodeSnapshotFixed,
   SNAPSHOT_ENTRY_FIXED_SIZE,
+  SNAPSHOT_EXTRA_KNOWN_SIZE,
   splitNanoseconds,
 } from "./format/snapshot-table.js";
 import { decodeString } from "./format/strings.js";
+import { validateTable } from "./format/validate-table.js";
 import { inspect, type Qcow2Info } from "./inspect.js";
 import { LIMITS } from "./limits.js";
 import type { ByteSource } from "./source/byte-source.js";
@@ -40,29 +42,60 @@ export interface Qcow2Snapshot {
   l1TableOffset: number;
   l1Size: number;
   extraDataSize: number;
-  /** The entry runs past end of file; its missing bytes read as zeros (as QEMU reads them). */
-  incomplete: boolean;
+  /**
+   * How much of the entry lies past end of file. QEMU reads those bytes as
+   * zeros and lists the entry anyway (an entry wholly past the end is an
+   * empty snapshot dated 1970); an examiner should not take it for a real one.
+   */
+  pastEof: "none" | "partly" | "wholly";
 }
 
-/** The snapshot table as far as it could be read. */
+/** Why QEMU will not read a snapshot table (it refuses to open the image), in QEMU's words. */
+export interface SnapshotTableError {
+  /** QEMU's message, e.g. "Snapshot table too large", "Too much extra metadata in snapshot table entry 3". */
+  message: string;
+  field: string;
+  value: string;
+  /** The entry at fault, for per-entry limits. */
+  index?: number;
+}
+
+/** The snapshot table as QEMU reads it. */
 export interface SnapshotTable {
-  /** The entries that parsed completely, in table order. */
+  /**
+   * Every entry QEMU reads, in table order: `nb_snapshots` of them (at most
+   * QEMU's 65,536), entries past end of file zero-filled as QEMU reads them.
+   * Reading stops early only where QEMU gives up (see `qemuError`).
+   */
   snapshots: Qcow2Snapshot[];
   /** `nb_snapshots` from the header. */
   expected: number;
-  /** True when the table ended (end of file or a bound) before `expected` entries. */
+  /** True when some entries lie (partly) past end of file, or reading stopped before `expected` entries. */
   truncated: boolean;
-  /** Bytes the parsed entries span, padding included (QEMU's `snapshots_size`). */
+  /** Bytes the entries span, padding included (QEMU's `snapshots_size`). */
   tableBytes: number;
+  /**
+   * Zero-filled entries past end of file left out of `snapshots` because
+   * QEMU refuses this table anyway (`qemuError`) and lists none of them.
+   */
+  omittedPastEof: number;
   /** Why the table is short or odd. */
   problems: HeaderProblem[];
   outOfRange: OutOfRangeField[];
+  /**
+   * Set when QEMU refuses this table, and so the image (qemu-img info, convert
+   * and check fail with this message); `null` when QEMU reads it.
+   */
+  qemuError: SnapshotTableError | null;
 }
 
 /**
- * Enumerates the internal snapshots of a QCOW2 image. A table that ends early
- * yields the entries that parsed and `truncated: true`; only a non-QCOW input
- * or an I/O failure throws.
+ * Enumerates the internal snapshots of a QCOW2 image exactly as QEMU reads
+ * them (block/qcow2-snapshot.c): entries 8-byte aligned, bytes past end of
+ * file read as zeros, QEMU's limits on the count, the extra data and the
+ * table size reported in `qemuError`. Lenient: a table QEMU refuses is still
+ * read as far as the bounds allow, for the examiner. Only a non-QCOW input or
+ * an I/O failure throws.
  *
  * @example
  * ```ts
@@ -79,86 +112,105 @@ export async function readSnapshots(source: ByteSource, info?: Qcow2Info): Promi
   }
 }
 
+/** The `outOfRange` name of entry `index`'s L1 table offset (its exact value when above 2^53). */
+export const snapshotL1Field = (index: number) => `snapshot[${index}].l1_table_offset`;
+
+/** Bytes of the entry that follow its fixed part: extra data, id, name. */
+const variableBytes = (f: { extra_data_size: number; id_str_size: number; name_size: number }) =>
+  f.extra_data_size + f.id_str_size + f.name_size;
+
 async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotTable> {
   const table: SnapshotTable = {
     snapshots: [],
     expected: info.snapshotCount,
     truncated: false,
     tableBytes: 0,
+    omittedPastEof: 0,
     problems: [],
     outOfRange: [],
+    qemuError: null,
   };
-  if (info.version === 1 || info.snapshotCount === 0) return table;
-  if (!Number.isFinite(info.snapshotsOffset) || info.snapshotsOffset >= source.size) {
+  if (info.version === 1) return table;
+  const fail = (error: SnapshotTableError, offset?: number) => {
+    table.qemuError ??= error;
+    table.problems.push({
+      field: error.field,
+      value: error.value,
+      message: error.message,
+      ...(offset === undefined ? {} : { offset }),
+    });
+  };
+  const start = exactField(info.snapshotsOffset, "snapshots_offset", info.outOfRange);
+  // QEMU validates the table pointer even when it declares no snapshot.
+  const invalid = validateTable(
+    start,
+    info.snapshotCount,
+    SNAPSHOT_ENTRY_FIXED_SIZE,
+    SNAPSHOT_ENTRY_FIXED_SIZE * LIMITS.maxSnapshots,
+    info.clusterSize ?? 512,
+    "Snapshot table",
+  );
+  if (invalid !== null)
+    fail({ message: invalid, field: "snapshots_offset", value: start.toString() });
+  if (info.snapshotCount === 0) return table;
+  const count = Math.min(info.snapshotCount, LIMITS.maxSnapshots);
+  if (count < info.snapshotCount) table.truncated = true;
+  if (start >= BigInt(source.size)) {
+    // Wholly past end of file (QEMU reads every entry as zeros). Far offsets are
+    // beyond any file, so the exact value is not needed to say where entries lie.
     table.truncated = true;
+    table.tableBytes = count * SNAPSHOT_ENTRY_FIXED_SIZE;
+    // QEMU lists these entries only when it accepts the table at all.
+    if (table.qemuError === null) table.snapshots = zeroFilledEntries(count, 0, Number(start));
+    else table.omittedPastEof = count;
     table.problems.push({
       field: "snapshots_offset",
-      value: String(info.snapshotsOffset),
-      message: `snapshot table offset ${info.snapshotsOffset} is past end of file (${source.size})`,
+      value: start.toString(),
+      message: `the snapshot table offset 0x${start.toString(16)} is past end of file (${source.size} bytes): QEMU reads its ${count} entries as zeros`,
     });
     return table;
   }
-  if (
-    info.snapshotsOffset % 8 !== 0 ||
-    (info.clusterSize !== null && info.snapshotsOffset % info.clusterSize !== 0)
-  ) {
-    table.problems.push({
-      field: "snapshots_offset",
-      value: String(info.snapshotsOffset),
-      message: `snapshot table offset ${info.snapshotsOffset} is not cluster-aligned`,
-      offset: info.snapshotsOffset,
-    });
-  }
-  let count = info.snapshotCount;
-  if (count > LIMITS.maxSnapshots) {
-    table.problems.push({
-      field: "nb_snapshots",
-      value: String(count),
-      message: `nb_snapshots ${count} exceeds QEMU's limit of ${LIMITS.maxSnapshots}; only that many were read`,
-    });
-    table.truncated = true;
-    count = LIMITS.maxSnapshots;
-  }
 
-  const cursor = new SourceCursor(source, info.snapshotsOffset);
-  const tableEnd = info.snapshotsOffset + LIMITS.maxSnapshotTableBytes;
+  const first = Number(start);
+  const cursor = new SourceCursor(source, first);
   for (let index = 0; index < count; index++) {
-    // QEMU aligns each entry's start to 8 bytes.
     cursor.position = Math.ceil(cursor.position / 8) * 8;
     const offset = cursor.position;
-    if (offset >= source.size) {
-      markTruncated(table, offset, `entries ${index}–${count - 1} lie past end of file`);
-      return table;
-    }
-    // An entry that runs past end of file reads as zero-filled, as QEMU reads
-    // it; it is kept and flagged incomplete.
     const fixed = decodeSnapshotFixed(await cursor.takePadded(SNAPSHOT_ENTRY_FIXED_SIZE));
     if (fixed.extra_data_size > LIMITS.maxSnapshotExtraData) {
-      table.problems.push({
-        field: "extra_data_size",
-        value: String(fixed.extra_data_size),
-        message: `snapshot ${index} extra data size ${fixed.extra_data_size} exceeds QEMU's limit of ${LIMITS.maxSnapshotExtraData}`,
+      fail(
+        {
+          message: `Too much extra metadata in snapshot table entry ${index}`,
+          field: "extra_data_size",
+          value: String(fixed.extra_data_size),
+          index,
+        },
         offset,
-      });
+      );
     }
-    const extraLen = Math.min(fixed.extra_data_size, 24);
-    const extraBytes = await cursor.takePadded(extraLen);
-    cursor.position += fixed.extra_data_size - extraLen;
+    const extraBytes = await cursor.takePadded(
+      Math.min(fixed.extra_data_size, SNAPSHOT_EXTRA_KNOWN_SIZE),
+    );
+    cursor.position = offset + SNAPSHOT_ENTRY_FIXED_SIZE + fixed.extra_data_size;
     const idBytes = await cursor.takePadded(fixed.id_str_size);
     const nameBytes = await cursor.takePadded(fixed.name_size);
-    const incomplete = cursor.position > source.size;
-    if (incomplete) markTruncated(table, offset, `snapshot table entry ${index} is incomplete`);
-    if (cursor.position > tableEnd) {
-      table.problems.push({
-        field: "snapshot table",
-        value: String(cursor.position - info.snapshotsOffset),
-        message: `snapshot table exceeds QEMU's limit of ${LIMITS.maxSnapshotTableBytes} bytes`,
-        offset: info.snapshotsOffset,
-      });
+    const end = offset + SNAPSHOT_ENTRY_FIXED_SIZE + variableBytes(fixed);
+    if (end - first > LIMITS.maxSnapshotTableBytes) {
+      // QEMU gives up here; so does the reader, which bounds the work too.
+      fail(
+        {
+          message: "Snapshot table is too big",
+          field: "snapshot table",
+          value: String(end - first),
+          index,
+        },
+        offset,
+      );
       table.truncated = true;
       return table;
     }
-
+    const pastEof = end <= source.size ? "none" : offset >= source.size ? "wholly" : "partly";
+    if (pastEof !== "none") table.truncated = true;
     const extra = decodeSnapshotExtra(extraBytes, table.outOfRange);
     const clock = splitNanoseconds(fixed.vm_clock_nsec);
     table.snapshots.push({
@@ -174,26 +226,59 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       vmStateSize: extra.vmStateSizeLarge ?? fixed.vm_state_size,
       diskSize: extra.diskSize,
       icount: extra.icount,
-      l1TableOffset: toSafeNumber(
-        fixed.l1_table_offset,
-        "snapshot l1_table_offset",
-        table.outOfRange,
-      ),
+      l1TableOffset: toSafeNumber(fixed.l1_table_offset, snapshotL1Field(index), table.outOfRange),
       l1Size: fixed.l1_size,
       extraDataSize: fixed.extra_data_size,
-      incomplete,
+      pastEof,
     });
-    table.tableBytes = cursor.position - info.snapshotsOffset;
+    table.tableBytes = end - first;
+    if (pastEof === "wholly") {
+      // Every later entry is zeros too: no need to read them one by one.
+      const next = Math.ceil(end / 8) * 8;
+      const rest = count - index - 1;
+      if (table.qemuError === null)
+        table.snapshots.push(...zeroFilledEntries(rest, index + 1, next));
+      else table.omittedPastEof = rest;
+      if (rest > 0) table.tableBytes = next + rest * SNAPSHOT_ENTRY_FIXED_SIZE - first;
+      break;
+    }
+  }
+  const beyond = table.snapshots.filter((s) => s.pastEof !== "none");
+  if (beyond.length + table.omittedPastEof > 0) {
+    table.problems.push({
+      field: "snapshot table",
+      value: String(beyond.length + table.omittedPastEof),
+      message: `${beyond.length + table.omittedPastEof} of ${count} snapshot table entries lie past end of file (QEMU reads them as zeros)`,
+      ...(beyond[0] === undefined ? {} : { offset: beyond[0].offset }),
+    });
   }
   return table;
 }
 
-function markTruncated(table: SnapshotTable, offset: number, message: string): void {
-  table.truncated = true;
-  table.problems.push({
-    field: "snapshot table",
-    value: String(table.snapshots.length),
-    message,
-    offset,
-  });
+/** Entries QEMU reads from zeros: no id, no name, dated 1970, no L1 table. */
+function zeroFilledEntries(n: number, firstIndex: number, firstOffset: number): Qcow2Snapshot[] {
+  const out: Qcow2Snapshot[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      index: firstIndex + i,
+      // A zero entry is exactly 40 bytes, so entries stay 8-byte aligned. (An
+      // offset above 2^53 is not exact; such entries lie far beyond any file.)
+      offset: firstOffset + i * SNAPSHOT_ENTRY_FIXED_SIZE,
+      id: "",
+      name: "",
+      dateSec: 0,
+      dateNsec: 0,
+      vmClockSec: 0,
+      vmClockNsec: 0,
+      vmStateSize32: 0,
+      vmStateSize: 0,
+      diskSize: null,
+      icount: null,
+      l1TableOffset: 0,
+      l1Size: 0,
+      extraDataSize: 0,
+      pastEof: "wholly",
+    });
+  }
+  return out;
 }

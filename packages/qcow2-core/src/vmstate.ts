@@ -37,8 +37,8 @@ export async function openVmState(
 ): Promise<VmState> {
   try {
     const info = await inspect(source);
-    assertReadable(info);
     const table = await readSnapshots(source, info);
+    assertReadable(info, { snapshots: table });
     const snapshot =
       table.snapshots.find((s) => s.id === wanted) ??
       table.snapshots.find((s) => s.name === wanted);
@@ -55,6 +55,13 @@ export async function openVmState(
     const diskSize = snapshot.diskSize ?? info.virtualSize;
     const guestOffset = Math.ceil(diskSize / perL1) * perL1;
     const size = snapshot.vmStateSize;
+    if (!Number.isSafeInteger(guestOffset + size)) {
+      throw new Qcow2Error(
+        "OUT_OF_RANGE",
+        `snapshot ${snapshot.id}: VM state of ${size} bytes at guest offset ${guestOffset} cannot be addressed`,
+        { field: "vm_state_size", value: String(snapshot.vmStateSize) },
+      );
+    }
     const layer = await Qcow2Layer.open(source, info, {
       snapshot,
       dataSource: null,

@@ -15,7 +15,7 @@ let live: FixtureSet | undefined;
 if (skip === undefined) {
   beforeAll(() => {
     live = regenerateFixtures();
-  }, 120_000);
+  }, 600_000);
   defineFixtureSuite("live qemu-img differential", qcowEntries(loadFixtureSet()), () => {
     if (live === undefined) throw new Error("fixtures were not regenerated");
     return live;

@@ -26,10 +26,18 @@ export interface CitedCluster {
 
 /** A metadata entry (or cluster) cited with what is wrong there. */
 export interface CitedEntry {
-  /** Host offset of the entry or cluster. */
+  /** Host offset of the entry or cluster (`NaN` when beyond 2^53: see `entryOffset`). */
   hostOffset: number;
   message: string;
   owners?: ClusterOwner[];
+  /** Host offset of the field or entry that holds the bad offset: what the evidence cites. */
+  entryOffset?: number;
+  /** The spec field holding it (e.g. `l1_table_offset`) and its value, exactly. */
+  field?: string;
+  value?: string;
+  /** The structure holding it (e.g. "QCOW2 header") and the field's width. */
+  structure?: string;
+  width?: number;
 }
 
 /**
@@ -86,6 +94,7 @@ export type Qcow2Anomaly =
   | { code: "QCOW2-METADATA-OVERLAP"; count: number; entries: CitedEntry[]; clusterSize: number }
   | { code: "QCOW2-OFFSET-BEYOND-EOF"; count: number; entries: CitedEntry[]; fileSize: number }
   | { code: "QCOW2-MISALIGNED-OFFSET"; count: number; entries: CitedEntry[] }
+  | { code: "QCOW2-INVALID-ENTRY"; count: number; entries: CitedEntry[]; corruptions: number }
   | {
       code: "QCOW2-TRAILING-DATA";
       offset: number;
@@ -109,8 +118,13 @@ export type Qcow2Anomaly =
   | {
       code: "QCOW2-SNAPSHOT-TABLE-TRUNCATED";
       expected: number;
+      /** Entries wholly inside the file. */
       parsed: number;
+      /** Entries (partly) past end of file: QEMU lists them, read as zeros. */
+      pastEof: number;
+      /** Host offsets of the first and last entry past end of file. */
       offset: number;
+      lastOffset: number;
       reason: string;
     }
   // Header features and extensions.

@@ -1,7 +1,16 @@
 import type { ByteSource, CheckProblem, CheckReport, Qcow2Info } from "@x/qcow2-core";
 import { readSafely } from "@x/qcow2-core";
 import type { CitedEntry, Qcow2Anomaly } from "./anomaly.js";
+import { headerOffsetEntries } from "./audit-header-offsets.js";
 import { MAX_CITED } from "./kinds/cite.js";
+
+/** Problems QEMU's check counts (corruptions or check errors) that no other finding covers. */
+const INVALID_KINDS: ReadonlySet<CheckProblem["kind"]> = new Set([
+  "reserved-bits",
+  "copied-flag",
+  "invalid-entry",
+  "check-error",
+]);
 
 /** At most this many leaked clusters are read to count residue; the count itself is exact. */
 export const MAX_RESIDUE_CLUSTERS = 1 << 20;
@@ -10,10 +19,47 @@ export const MAX_TRAILING_HASH = 64 * 1024 * 1024;
 
 const entries = (problems: readonly CheckProblem[]): CitedEntry[] =>
   problems.slice(0, MAX_CITED).map((p) => ({
-    hostOffset: p.hostOffset ?? 0,
+    hostOffset: p.hostOffset ?? Number.NaN,
     message: p.message,
     ...(p.owners ? { owners: p.owners } : {}),
+    ...(p.entryOffset === undefined ? {} : { entryOffset: p.entryOffset }),
   }));
+
+/**
+ * Header-level entries first (they name the field), then check's own, less
+ * those that cite a header field already listed; the count stays exact.
+ */
+function merge(
+  header: readonly CitedEntry[],
+  found: readonly CheckProblem[],
+): { count: number; entries: CitedEntry[] } {
+  const cited = new Set(header.map((e) => e.entryOffset));
+  const rest = found.filter((p) => p.entryOffset === undefined || !cited.has(p.entryOffset));
+  return {
+    count: header.length + rest.length,
+    entries: [...header, ...entries(rest)].slice(0, MAX_CITED),
+  };
+}
+
+/** The header-level offset findings alone, for when `check` did not run. */
+export function auditHeaderOffsets(info: Qcow2Info, fileSize: number): Qcow2Anomaly[] {
+  const header = headerOffsetEntries(info, fileSize);
+  const out: Qcow2Anomaly[] = [];
+  if (header.beyondEof.length > 0)
+    out.push({
+      code: "QCOW2-OFFSET-BEYOND-EOF",
+      count: header.beyondEof.length,
+      entries: header.beyondEof,
+      fileSize,
+    });
+  if (header.misaligned.length > 0)
+    out.push({
+      code: "QCOW2-MISALIGNED-OFFSET",
+      count: header.misaligned.length,
+      entries: header.misaligned,
+    });
+  return out;
+}
 
 function isAllZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
@@ -31,6 +77,7 @@ export async function auditCheck(
   report: CheckReport,
 ): Promise<Qcow2Anomaly[]> {
   const out: Qcow2Anomaly[] = [];
+  const header = headerOffsetEntries(info, source.size);
   const cs = report.clusterSize;
   const of = (kind: CheckProblem["kind"]) => report.problems.filter((p) => p.kind === kind);
 
@@ -91,20 +138,21 @@ export async function auditCheck(
       entries: entries(overlaps),
       clusterSize: cs,
     });
-  const beyond = of("beyond-eof");
-  if (beyond.length > 0)
+  const beyond = merge(header.beyondEof, of("beyond-eof"));
+  if (beyond.count > 0)
+    out.push({ code: "QCOW2-OFFSET-BEYOND-EOF", ...beyond, fileSize: source.size });
+  const misaligned = merge(header.misaligned, of("misaligned"));
+  if (misaligned.count > 0) out.push({ code: "QCOW2-MISALIGNED-OFFSET", ...misaligned });
+  // A refcount block's own refcount (no stored count to compare) is an entry error too.
+  const invalid = report.problems.filter(
+    (p) => INVALID_KINDS.has(p.kind) || (p.kind === "refcount-too-low" && p.stored === undefined),
+  );
+  if (invalid.length > 0)
     out.push({
-      code: "QCOW2-OFFSET-BEYOND-EOF",
-      count: beyond.length,
-      entries: entries(beyond),
-      fileSize: source.size,
-    });
-  const misaligned = of("misaligned");
-  if (misaligned.length > 0)
-    out.push({
-      code: "QCOW2-MISALIGNED-OFFSET",
-      count: misaligned.length,
-      entries: entries(misaligned),
+      code: "QCOW2-INVALID-ENTRY",
+      count: invalid.length,
+      entries: entries(invalid),
+      corruptions: invalid.filter((p) => p.corruption).length,
     });
   if (report.compressedClusters > 0) {
     out.push({

@@ -303,7 +303,6 @@ export async function auditGuest(
         id: s.id,
         name: s.name,
         dateSec: s.dateSec,
-        record: s,
       }),
     ),
     ...(options.backing == null ? [] : [{ kind: "backing", name: options.backing } as GuestState]),

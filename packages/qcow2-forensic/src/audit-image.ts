@@ -2,18 +2,21 @@ import {
   type BackingResolver,
   type ByteSource,
   check,
+  type HeaderProblem,
   inspect,
   isQcow2Error,
   type Qcow2Error,
+  qemuOpenRefusal,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
+  type SnapshotTable,
   walkBackingChain,
 } from "@x/qcow2-core";
 import { compareSeverity } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
-import { auditCheck } from "./audit-check.js";
+import { auditCheck, auditHeaderOffsets } from "./audit-check.js";
 import { auditGuest, type GuestTime } from "./audit-guest.js";
 import { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 import { auditSnapshotTable } from "./audit-snapshots.js";
@@ -71,14 +74,22 @@ export async function auditImage(
 ): Promise<Qcow2Anomaly[]> {
   const info = await inspect(source);
   const out = audit(info);
-  let snapshots: Awaited<ReturnType<typeof readSnapshots>>["snapshots"] = [];
+  let snapshots: SnapshotTable | undefined;
   if (info.version !== 1) {
-    const table = await readSnapshots(source, info);
-    snapshots = table.snapshots;
-    out.push(...auditSnapshotTable(table, options.now ?? new Date()));
+    snapshots = await readSnapshots(source, info);
+    out.push(...auditSnapshotTable(snapshots, options.now ?? new Date()));
     out.push(...auditBitmaps(await readBitmaps(source, info)));
     out.push(...auditLuks(await readLuksHeader(source, info)));
   }
+  // Unknown incompatible bits have a finding of their own.
+  const refusal = qemuOpenRefusal(info, "read", snapshots);
+  const refused = refusal !== null && info.incompatibleFeatures.unknownBits.length === 0;
+  if (refused)
+    addHeaderProblem(out, {
+      field: refusal.field,
+      value: refusal.value,
+      message: `QEMU refuses to open this image: ${refusal.message}`,
+    });
   if (info.backingFile !== null && options.resolveBacking !== undefined) {
     const walk = await walkBackingChain(
       info,
@@ -92,18 +103,26 @@ export async function auditImage(
       for (const link of walk.links) await link.source.close?.();
     }
   }
+  let checked = false;
   if (!options.quick && info.version !== 1) {
     try {
       out.push(...(await auditCheck(source, info, await check(source, info))));
+      checked = true;
     } catch (e) {
       if (!isQcow2Error(e) || (e as Qcow2Error).code === "IO") throw e;
-      // QEMU would not open the image for checking; say so unless another finding already does.
-      if (info.incompatibleFeatures.unknownBits.length === 0)
-        addHeaderProblem(out, `qemu-img check refuses this image: ${(e as Qcow2Error).message}`);
+      // QEMU would not check the image; say so unless another finding already does.
+      const message = (e as Qcow2Error).message;
+      if (info.incompatibleFeatures.unknownBits.length === 0 && message !== refusal?.message)
+        addHeaderProblem(out, {
+          field: (e as Qcow2Error).field ?? "header",
+          value: (e as Qcow2Error).value ?? "",
+          message: `qemu-img check refuses this image: ${message}`,
+        });
     }
   }
+  if (!checked && info.version !== 1) out.push(...auditHeaderOffsets(info, source.size));
   if (!options.quick && options.guest !== undefined) {
-    const guest = await auditGuest(options.guest, snapshots, {
+    const guest = await auditGuest(options.guest, snapshots?.snapshots ?? [], {
       ...(options.now === undefined ? {} : { now: options.now }),
       backing: info.backingFile?.name ?? null,
       fileSize: source.size,
@@ -114,8 +133,7 @@ export async function auditImage(
   return sortAnomalies(out);
 }
 
-function addHeaderProblem(out: Qcow2Anomaly[], message: string): void {
-  const problem = { field: "header", value: "", message };
+function addHeaderProblem(out: Qcow2Anomaly[], problem: HeaderProblem): void {
   const existing = out.find((a) => a.code === "QCOW2-HEADER-INCONSISTENT");
   if (existing?.code === "QCOW2-HEADER-INCONSISTENT") existing.problems.push(problem);
   else out.push({ code: "QCOW2-HEADER-INCONSISTENT", problems: [problem] });

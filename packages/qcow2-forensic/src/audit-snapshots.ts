@@ -11,9 +11,12 @@ export const QCOW2_EPOCH = 1_199_145_600;
  * audit clock `now`, and a table cut short.
  */
 export function auditSnapshotTable(table: SnapshotTable, now: Date): Qcow2Anomaly[] {
-  const out = auditSnapshots(table.snapshots);
+  // Entries past end of file are QEMU's zero fill (no name, dated 1970), not
+  // snapshots anyone took: they are reported once, as the truncation they are.
+  const real = table.snapshots.filter((s) => s.pastEof === "none");
+  const out = auditSnapshots(real);
   const clock = Math.floor(now.getTime() / 1000);
-  for (const s of table.snapshots) {
+  for (const s of real) {
     if (s.vmStateSize > 0)
       out.push({
         code: "QCOW2-SNAPSHOT-VMSTATE",
@@ -38,7 +41,7 @@ export function auditSnapshotTable(table: SnapshotTable, now: Date): Qcow2Anomal
     else if (s.dateSec < QCOW2_EPOCH) out.push(time("before-2008", QCOW2_EPOCH));
   }
   // QEMU numbers snapshots 1, 2, 3… in creation order: a later id dated before an earlier one is out of order.
-  const numbered = table.snapshots
+  const numbered = real
     .filter((s) => /^\d+$/.test(s.id))
     .sort((a, b) => Number(a.id) - Number(b.id));
   let latest: { date: number } | null = null;
@@ -57,11 +60,15 @@ export function auditSnapshotTable(table: SnapshotTable, now: Date): Qcow2Anomal
     if (latest === null || s.dateSec > latest.date) latest = { date: s.dateSec };
   }
   if (table.truncated) {
+    const beyond = table.snapshots.filter((s) => s.pastEof !== "none");
     out.push({
       code: "QCOW2-SNAPSHOT-TABLE-TRUNCATED",
       expected: table.expected,
-      parsed: table.snapshots.filter((s) => !s.incomplete).length,
-      offset: table.snapshots[table.snapshots.length - 1]?.offset ?? 0,
+      parsed: real.length,
+      pastEof: beyond.length + table.omittedPastEof,
+      offset:
+        beyond[0]?.offset ?? table.snapshots[table.snapshots.length - 1]?.offset ?? Number.NaN,
+      lastOffset: beyond[beyond.length - 1]?.offset ?? Number.NaN,
       reason: table.problems.map((p) => p.message).join("; "),
     });
   }

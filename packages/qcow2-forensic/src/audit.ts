@@ -75,15 +75,28 @@ export function audit(info: Qcow2Info): Qcow2Anomaly[] {
     out.push({ code: "QCOW2-LAZY-REFCOUNTS" });
   const problems = [
     ...info.problems,
-    ...info.outOfRange.map((f) => ({
-      field: f.field,
-      value: f.value,
-      message: `${f.field} = ${f.value} exceeds 2^53-1`,
-    })),
+    // Pointers above 2^53 are offsets past end of file, reported exactly as such.
+    ...info.outOfRange
+      .filter((f) => !POINTER_FIELDS.has(f.field))
+      .map((f) => ({
+        field: f.field,
+        value: f.value,
+        message: `${f.field} = ${f.value} exceeds 2^53-1`,
+      })),
   ];
   if (problems.length > 0) out.push({ code: "QCOW2-HEADER-INCONSISTENT", problems });
   return out;
 }
+
+/** Header pointers the header-offset audit reports (QCOW2-OFFSET-BEYOND-EOF) at full width. */
+const POINTER_FIELDS: ReadonlySet<string> = new Set([
+  "l1_table_offset",
+  "refcount_table_offset",
+  "snapshots_offset",
+  "backing_file_offset",
+  "bitmap_directory_offset",
+  "crypto_header.offset",
+]);
 
 function methodName(info: Qcow2Info): string {
   switch (info.encryption) {

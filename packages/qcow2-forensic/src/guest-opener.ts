@@ -3,7 +3,6 @@ import {
   inspect,
   type OpenImageOptions,
   Qcow2Image,
-  type Qcow2Snapshot,
   readSafely,
   walkBackingChain,
 } from "@x/qcow2-core";
@@ -17,8 +16,6 @@ export type GuestState =
       id: string;
       name: string;
       dateSec: number;
-      /** The table entry, when already read (spares re-reading the table per state). */
-      record?: Qcow2Snapshot;
     }
   /** The disk as the image's backing file holds it (the overlay's writes left out). */
   | { kind: "backing"; name: string };
@@ -95,7 +92,7 @@ export function qcow2GuestOpener(source: ByteSource, options: OpenImageOptions =
     if (state.kind !== "backing") {
       const image = await Qcow2Image.open(borrowed(source), {
         ...options,
-        ...(state.kind === "snapshot" ? { snapshot: state.record ?? state.id } : {}),
+        ...(state.kind === "snapshot" ? { snapshot: state.id } : {}),
       });
       return imageHandle(image);
     }

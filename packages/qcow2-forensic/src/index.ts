@@ -14,6 +14,7 @@ export type {
 export { audit, auditOrphans, auditSnapshots } from "./audit.js";
 export {
   auditCheck,
+  auditHeaderOffsets,
   auditTrailing,
   MAX_RESIDUE_CLUSTERS,
   MAX_TRAILING_HASH,
@@ -38,4 +39,4 @@ export {
   stateLabel,
 } from "./guest-opener.js";
 export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
-export { ANALYZER_SOURCE, observe, toFindings } from "./observe.js";
+export { ANALYZER_SOURCE, type FindingOptions, observe, toFindings } from "./observe.js";

@@ -1,4 +1,12 @@
-import { type Finding, type Observation, type Source, sortFindings, toFinding } from "@x/report";
+import {
+  DEFAULT_MAX_FINDINGS_PER_CODE,
+  type Finding,
+  foldFindings,
+  type Observation,
+  type Source,
+  sortFindings,
+  toFinding,
+} from "@x/report";
 import { version } from "../package.json";
 import type { AnomalyCode, AnomalyOf, Qcow2Anomaly } from "./anomaly.js";
 import { kindOf } from "./kinds/index.js";
@@ -23,18 +31,31 @@ export function observe(anomaly: Qcow2Anomaly): Observation {
   };
 }
 
+/** Options for {@link toFindings}. */
+export interface FindingOptions {
+  /**
+   * At most this many findings of one code (default 100); the rest fold into
+   * one summary finding of that code with the total and the offset range.
+   * `0` lists every finding.
+   */
+  maxFindingsPerCode?: number;
+}
+
 /**
  * Turns anomalies into canonical findings, sorted by severity (highest
- * first) then code.
+ * first) then code, at most `maxFindingsPerCode` of each code (SPEC §14).
  *
  * @example
  * ```ts
  * const findings = toFindings(await auditImage(source));
+ * const everything = toFindings(anomalies, undefined, { maxFindingsPerCode: 0 });
  * ```
  */
 export function toFindings(
   anomalies: readonly Qcow2Anomaly[],
   source: Source = ANALYZER_SOURCE,
+  options: FindingOptions = {},
 ): Finding[] {
-  return sortFindings(anomalies.map((a) => toFinding(observe(a), source)));
+  const sorted = sortFindings(anomalies.map((a) => toFinding(observe(a), source)));
+  return foldFindings(sorted, options.maxFindingsPerCode ?? DEFAULT_MAX_FINDINGS_PER_CODE);
 }

@@ -60,7 +60,7 @@ function snap(name: string, dateSec: number): Qcow2Snapshot {
     l1TableOffset: 0x40000,
     l1Size: 1,
     extraDataSize: 24,
-    incomplete: false,
+    pastEof: "none",
   };
 }
 

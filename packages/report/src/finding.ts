@@ -82,6 +82,25 @@ export interface Source {
 }
 
 /**
+ * What a summary finding stands for: the findings of its code beyond the
+ * per-code cap (see `foldFindings`).
+ *
+ * @example
+ * ```ts
+ * const f: Folded = { count: 3178, total: 3277, first: { kind: "host", offset: 0x90040 }, last: { kind: "host", offset: 0xa1000 } };
+ * ```
+ */
+export interface Folded {
+  /** How many findings this summary replaces. */
+  count: number;
+  /** How many findings of the code there were in all (listed + folded). */
+  total: number;
+  /** The lowest and highest location among the folded findings (host before guest), when they have one. */
+  first?: Location;
+  last?: Location;
+}
+
+/**
  * The canonical, serialisable unit of a report. `severity` is absent (not
  * `"info"`) when the analyzer did not rate the finding.
  *
@@ -104,4 +123,6 @@ export interface Finding {
   note: string;
   source: Source;
   evidence: Evidence[];
+  /** Set on the summary that stands for findings folded beyond the per-code cap. */
+  folded?: Folded;
 }

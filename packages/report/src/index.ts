@@ -1,5 +1,6 @@
-export type { Category, Evidence, Finding, Source } from "./finding.js";
+export type { Category, Evidence, Finding, Folded, Source } from "./finding.js";
 export { CATEGORIES, isCategory } from "./finding.js";
+export { DEFAULT_MAX_FINDINGS_PER_CODE, foldFindings } from "./fold.js";
 export type { FieldLocation, GuestLocation, HostLocation, Location } from "./location.js";
 export {
   fieldLocation,

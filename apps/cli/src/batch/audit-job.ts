@@ -24,6 +24,8 @@ export interface AuditJob {
   /** Container digests to record ("sha256", "md5", "sha1"); empty for none. */
   hashContainer: string[];
   passphrases: Uint8Array[];
+  /** Findings of one code kept per image before the rest fold (0 = all). */
+  maxFindingsPerCode: number;
   /** Collect the guest filesystems' dated facts (for --format timeline/bodyfile). */
   timeline?: boolean;
 }
@@ -68,7 +70,10 @@ export async function runAuditJob(job: AuditJob): Promise<AuditResult> {
       const base = job.backingDir === undefined ? {} : { backingDir: job.backingDir };
       await (await openWithPassphrases(job.path, base, job.passphrases)).close();
     }
-    report = buildImageReport(job.path, filterBySeverity(toFindings(anomalies), job.minSeverity));
+    const findings = toFindings(anomalies, undefined, {
+      maxFindingsPerCode: job.maxFindingsPerCode,
+    });
+    report = buildImageReport(job.path, filterBySeverity(findings, job.minSeverity));
   } catch (e) {
     report = buildImageReport(job.path, [], describeError(e, job.path));
   }

@@ -1,10 +1,14 @@
 import { Worker } from "node:worker_threads";
+import { buildImageReport } from "@x/report";
+import { describeError } from "../errors.js";
 import { type AuditJob, type AuditResult, runAuditJob } from "./audit-job.js";
 
 /**
  * Audits `jobs` on `threads` worker threads and hands each report to
  * `onReport` as soon as it is ready (completion order). With one thread or
- * one job it runs in this thread.
+ * one job it runs in this thread. A worker that dies (an uncaught error, an
+ * exit) costs only the image it was auditing, which is reported with the
+ * error; the rest of the batch carries on in a fresh worker.
  */
 export async function auditAll(
   jobs: readonly AuditJob[],
@@ -17,30 +21,55 @@ export async function auditAll(
   }
   const workerUrl = new URL("./audit-worker.js", import.meta.url);
   let next = 0;
-  const run = (worker: Worker) =>
-    new Promise<void>((done, fail) => {
-      const feed = () => {
-        if (next >= jobs.length) {
-          done();
-          return;
-        }
-        const id = next++;
-        worker.postMessage({ id, job: jobs[id] });
-      };
-      worker.on("message", (m: { id: number; result: AuditResult }) => {
-        onReport(m.id, m.result);
+  const live = new Set<Worker>();
+  const lane = () =>
+    new Promise<void>((done) => {
+      let current = -1;
+      const start = () => {
+        const worker = new Worker(workerUrl);
+        live.add(worker);
+        let ended = false;
+        const feed = () => {
+          if (next >= jobs.length) {
+            current = -1;
+            ended = true;
+            live.delete(worker);
+            void worker.terminate();
+            done();
+            return;
+          }
+          current = next++;
+          worker.postMessage({ id: current, job: jobs[current] });
+        };
+        const lost = (why: unknown) => {
+          if (ended) return;
+          ended = true;
+          live.delete(worker);
+          void worker.terminate();
+          if (current >= 0) {
+            const job = jobs[current] as AuditJob;
+            onReport(current, {
+              report: buildImageReport(job.path, [], describeError(why, job.path)),
+              guestTimes: [],
+            });
+          }
+          if (next < jobs.length) start();
+          else done();
+        };
+        worker.on("message", (m: { id: number; result: AuditResult }) => {
+          onReport(m.id, m.result);
+          feed();
+        });
+        worker.on("error", lost);
+        worker.on("messageerror", lost);
+        worker.on("exit", (code) => lost(new Error(`audit worker exited with code ${code}`)));
         feed();
-      });
-      worker.on("error", fail);
-      feed();
+      };
+      start();
     });
-  const workers = Array.from(
-    { length: Math.min(threads, jobs.length) },
-    () => new Worker(workerUrl),
-  );
   try {
-    await Promise.all(workers.map(run));
+    await Promise.all(Array.from({ length: Math.min(threads, jobs.length) }, lane));
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all([...live].map((w) => w.terminate()));
   }
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import {
   compareSeverity,
+  DEFAULT_MAX_FINDINGS_PER_CODE,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
@@ -43,6 +44,7 @@ interface AuditOptions extends PassphraseOptions {
   hashContainer?: boolean;
   hashAlgorithm: string;
   quiet?: boolean;
+  maxFindingsPerCode: string;
 }
 
 function severityOption(value: string | undefined, flag: string): Severity | undefined {
@@ -62,6 +64,16 @@ function clockOption(value: string | undefined): Date | undefined {
       EXIT.usage,
     );
   return d;
+}
+
+function capOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new CliError(
+      `--max-findings-per-code: '${value}' is not a count (0 = unlimited)`,
+      EXIT.usage,
+    );
+  return n;
 }
 
 function jobsOption(value: string | undefined): number {
@@ -84,6 +96,7 @@ export async function runAudit(
   const minSeverity = severityOption(options.minSeverity, "--min-severity");
   const now = clockOption(options.now);
   const threads = jobsOption(options.jobs);
+  const maxFindingsPerCode = capOption(options.maxFindingsPerCode);
   const hashContainer = options.hashContainer
     ? parseAlgorithms(options.hashAlgorithm, "--hash-algorithm")
     : [];
@@ -100,6 +113,7 @@ export async function runAudit(
     ...(minSeverity === undefined ? {} : { minSeverity }),
     hashContainer,
     passphrases,
+    maxFindingsPerCode,
     ...(options.format === "timeline" || options.format === "bodyfile" ? { timeline: true } : {}),
   }));
   const reports: ImageReport[] = new Array(jobs.length);
@@ -194,6 +208,11 @@ export function registerAudit(
     .option(
       "--now <date>",
       "audit clock for snapshot-date checks (ISO 8601; default: the current time)",
+    )
+    .option(
+      "--max-findings-per-code <n>",
+      "at most n findings of one code per image; the rest fold into one summary finding (0 = unlimited)",
+      String(DEFAULT_MAX_FINDINGS_PER_CODE),
     )
     .option("-q, --quiet", "no progress bar")
     .addHelpText(

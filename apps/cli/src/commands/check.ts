@@ -94,11 +94,35 @@ export function renderCheckText(path: string, r: CheckReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * qemu-img check probes the format first: a file that is not QCOW (bad
+ * magic, too short, version 0) is raw to it, which has no check (exit 63);
+ * a QCOW header QEMU cannot open ends the check with exit 1.
+ */
+function notOpened(e: Qcow2Error, path: string, io: Io): number {
+  const raw =
+    e.code === "BAD_MAGIC" ||
+    e.code === "FILE_TOO_SMALL" ||
+    (e.code === "UNSUPPORTED_VERSION" && e.value === "0");
+  io.stderr.write(
+    raw
+      ? `qcow2-forensic: ${path}: ${e.message}; qemu-img would read it as raw, which has no check\n`
+      : `qcow2-forensic: ${path}: ${e.message}\n`,
+  );
+  return raw ? EXIT_NO_CHECKS : EXIT_CHECK_FAILED;
+}
+
 export async function runCheck(path: string, options: CheckOptions, io: Io): Promise<number> {
   const source = await openFileSource(path);
   let report: CheckReport;
   try {
-    const info = await inspect(source);
+    let info: Awaited<ReturnType<typeof inspect>>;
+    try {
+      info = await inspect(source);
+    } catch (e) {
+      if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
+      return notOpened(e, path, io);
+    }
     if (!options.metadataOnly && info.version !== 1) {
       const failure = await openFailure(path, options);
       if (failure !== null) {
@@ -114,7 +138,8 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
     } catch (e) {
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
       io.stderr.write(`qcow2-forensic: ${path}: ${e.message}\n`);
-      return info.version === 1 ? EXIT_NO_CHECKS : EXIT_CHECK_FAILED;
+      const noChecks = e.message === "This image format does not support checks";
+      return noChecks ? EXIT_NO_CHECKS : EXIT_CHECK_FAILED;
     }
   } finally {
     await source.close();

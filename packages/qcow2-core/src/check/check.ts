@@ -2,6 +2,7 @@ import { readBitmaps } from "../bitmaps.js";
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import {
   compressedDescriptor,
+  compressedOffset,
   hasZeroFlag,
   isCompressed,
   isCopied,
@@ -16,10 +17,17 @@ import {
   INCOMPAT_EXTENDED_L2,
   INCOMPAT_EXTERNAL_DATA_FILE,
 } from "../format/features.js";
+import { exactField } from "../format/numbers.js";
 import { refcountAt } from "../format/refcount.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
-import { readSnapshots, type SnapshotTable } from "../snapshots.js";
+import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
+import {
+  type Qcow2Snapshot,
+  readSnapshots,
+  type SnapshotTable,
+  snapshotL1Field,
+} from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
 import { assertCheckable } from "./open-checks.js";
@@ -79,6 +87,13 @@ export async function check(source: ByteSource, info?: Qcow2Info): Promise<Check
   try {
     const facts = info ?? (await inspect(source));
     assertCheckable(facts, source.size);
+    // qemu-img check opens the image first, which loads the bitmaps.
+    const bitmaps = await qemuBitmapRefusal(source, facts);
+    if (bitmaps !== null)
+      throw new Qcow2Error(bitmaps.code, bitmaps.message, {
+        field: bitmaps.field,
+        value: bitmaps.value,
+      });
     return await new Checker(source, facts, await readSnapshots(source, facts)).run();
   } catch (e) {
     throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
@@ -113,7 +128,8 @@ class Checker {
       checkErrors: 0,
       leaks: 0,
       corruptions: 0,
-      totalClusters: Math.ceil((Math.ceil(info.virtualSize / 512) * 512) / this.cs),
+      // bs->total_sectors is the size in whole sectors, rounded down.
+      totalClusters: Math.ceil((Math.floor(info.virtualSize / 512) * 512) / this.cs),
       allocatedClusters: 0,
       fragmentedClusters: 0,
       compressedClusters: 0,
@@ -176,16 +192,30 @@ class Checker {
     else this.report.problemsTruncated = true;
   }
 
-  /** QEMU's qcow2_inc_refcounts_imrt: one more reference to every cluster of [offset, offset+size). */
-  private inc(offset: number, size: number, owner: ClusterOwner): void {
+  /**
+   * QEMU's qcow2_inc_refcounts_imrt: one more reference to every cluster of
+   * [offset, offset+size). `entryOffset` is where the reference is stored (a
+   * header field, an L1/L2 or table entry), cited when the target is bad.
+   * `exact` is the offset at full width when it may exceed 2^53.
+   */
+  private inc(
+    offset: number,
+    size: number,
+    owner: ClusterOwner,
+    entryOffset?: number,
+    exact?: bigint,
+  ): void {
     if (size <= 0) return;
     // QEMU tolerates the last cluster being partly past end of file, but not a
     // whole cluster or more: that reference is a corruption and is not counted.
     if (offset + size - this.source.size >= this.cs) {
+      const at = exact ?? BigInt(offset);
       this.problem({
         kind: "beyond-eof",
-        message: `ERROR: counting reference for region exceeding the end of the file by one cluster or more: offset 0x${hex(offset)} size 0x${hex(size)}`,
-        hostOffset: offset,
+        message: `ERROR: counting reference for region exceeding the end of the file by one cluster or more: offset 0x${at.toString(16)} size 0x${hex(size)}`,
+        ...(Number.isSafeInteger(offset) ? { hostOffset: offset } : {}),
+        ...(entryOffset === undefined ? {} : { entryOffset }),
+        target: `0x${at.toString(16)}`,
         owners: [owner],
         corruption: true,
       });
@@ -220,10 +250,22 @@ class Checker {
     }
   }
 
+  /**
+   * A header offset at its full width (`exact`) and as a number to read at
+   * (`at`): above 2^53 it lies past any file, where reads return zeros, so
+   * the rounding of `at` never matters; messages print `exact`.
+   */
+  private offsetOf(value: number, field: string): { at: number; exact: bigint } {
+    const exact = exactField(value, field, this.info.outOfRange);
+    return { at: Number(exact), exact };
+  }
+
   async run(): Promise<CheckReport> {
     const { info } = this;
+    this.checkSnapshotTable();
     this.inc(0, this.cs, "header");
-    await this.checkL1(info.l1TableOffset, info.l1Size, "l1-table", true);
+    const l1 = this.offsetOf(info.l1TableOffset, "l1_table_offset");
+    await this.checkL1(l1, info.l1Size, "l1-table", true, 40);
     if (this.dataFile && info.snapshotCount > 0) {
       this.problem({
         kind: "invalid-entry",
@@ -232,22 +274,14 @@ class Checker {
       });
     }
     for (const sn of this.snapshots.snapshots) {
-      if (sn.incomplete) {
-        this.problem({
-          kind: "invalid-entry",
-          message: `ERROR snapshot table entry ${sn.index} is incomplete`,
-          hostOffset: sn.offset,
-          corruption: true,
-        });
-      }
-    }
-    for (const sn of this.snapshots.snapshots) {
       const where = `snapshot ${sn.id} (${sn.name})`;
-      if (sn.l1TableOffset % this.cs !== 0) {
+      const l1 = this.snapshotL1(sn);
+      if (l1.exact % BigInt(this.cs) !== 0n) {
         this.problem({
           kind: "misaligned",
-          message: `ERROR ${where} l1_offset=0x${hex(sn.l1TableOffset)}: L1 table is not cluster aligned; snapshot table entry corrupted`,
+          message: `ERROR ${where} l1_offset=0x${l1.exact.toString(16)}: L1 table is not cluster aligned; snapshot table entry corrupted`,
           hostOffset: sn.offset,
+          entryOffset: sn.offset,
           owners: ["snapshot-l1-table"],
           corruption: true,
         });
@@ -258,20 +292,29 @@ class Checker {
           kind: "invalid-entry",
           message: `ERROR ${where} l1_size=0x${hex(sn.l1Size)}: L1 table is too large; snapshot table entry corrupted`,
           hostOffset: sn.offset,
+          entryOffset: sn.offset,
           corruption: true,
         });
         continue;
       }
-      await this.checkL1(sn.l1TableOffset, sn.l1Size, "snapshot-l1-table", false);
+      await this.checkL1(l1, sn.l1Size, "snapshot-l1-table", false, sn.offset);
     }
-    // A table cut short by end of file reads as zero-filled entries in QEMU (40 bytes each).
-    const missing = this.snapshots.expected - this.snapshots.snapshots.length;
-    const tableBytes =
-      this.snapshots.tableBytes + (this.snapshots.truncated ? Math.max(0, missing) * 40 : 0);
-    if (info.snapshotCount > 0) this.inc(info.snapshotsOffset, tableBytes, "snapshot-table");
-    this.inc(info.refcountTableOffset, info.refcountTableClusters * this.cs, "refcount-table");
-    if (info.fullDiskEncryption !== null && info.fullDiskEncryption.length > 0) {
-      this.inc(info.fullDiskEncryption.offset, info.fullDiskEncryption.length, "encryption-header");
+    if (info.snapshotCount > 0) {
+      const table = this.offsetOf(info.snapshotsOffset, "snapshots_offset");
+      this.inc(table.at, this.snapshots.tableBytes, "snapshot-table", 64, table.exact);
+    }
+    const refcounts = this.offsetOf(info.refcountTableOffset, "refcount_table_offset");
+    this.inc(
+      refcounts.at,
+      info.refcountTableClusters * this.cs,
+      "refcount-table",
+      48,
+      refcounts.exact,
+    );
+    const fde = info.fullDiskEncryption;
+    if (fde !== null && fde.length > 0) {
+      const header = this.offsetOf(fde.offset, "crypto_header.offset");
+      this.inc(header.at, fde.length, "encryption-header", undefined, header.exact);
     }
     await this.checkBitmaps();
     await this.loadRefcountTable();
@@ -281,15 +324,56 @@ class Checker {
     return this.report;
   }
 
+  /**
+   * QEMU's qcow2_check_read_snapshot_table: a table QEMU cannot read ends the
+   * check (qemu-img check exits 1); a version 3 entry without the 16 bytes of
+   * extra data every v3 entry needs is a corruption ("incomplete") — what
+   * entries past end of file, read as zeros, always are.
+   */
+  private checkSnapshotTable(): void {
+    const error = this.snapshots.qemuError;
+    if (error !== null) {
+      const validation = error.message.startsWith("Snapshot table ") && error.index === undefined;
+      const message = validation
+        ? `ERROR ${error.message.replace("Snapshot table", "snapshot table")}`
+        : `ERROR failed to read the snapshot table: ${error.message}`;
+      throw new Qcow2Error(
+        error.message.includes("offset invalid") ? "INVALID_STRUCTURE" : "LIMIT_EXCEEDED",
+        message,
+        { field: error.field, value: error.value },
+      );
+    }
+    if (this.info.version < 3) return;
+    for (const sn of this.snapshots.snapshots) {
+      if (sn.extraDataSize >= 16) continue;
+      this.problem({
+        kind: "invalid-entry",
+        message: `ERROR snapshot table entry ${sn.index} is incomplete`,
+        hostOffset: sn.offset,
+        entryOffset: sn.offset,
+        corruption: true,
+      });
+    }
+  }
+
+  /** A snapshot's L1 table offset at full width (the table decoder stores `NaN` above 2^53). */
+  private snapshotL1(sn: Qcow2Snapshot): { at: number; exact: bigint } {
+    const field = snapshotL1Field(sn.index);
+    const exact = exactField(sn.l1TableOffset, field, this.snapshots.outOfRange);
+    return { at: Number(exact), exact };
+  }
+
   /** QEMU's check_refcounts_l1 (+ check_refcounts_l2 for each table). */
   private async checkL1(
-    offset: number,
+    table: { at: number; exact: bigint },
     size: number,
     owner: "l1-table" | "snapshot-l1-table",
     active: boolean,
+    referrer: number,
   ): Promise<void> {
     if (size === 0) return;
-    this.inc(offset, size * 8, owner);
+    const offset = table.at;
+    this.inc(offset, size * 8, owner, referrer, table.exact);
     const l1 = await readPadded(this.source, offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
@@ -307,7 +391,7 @@ class Checker {
         });
       }
       const l2Offset = offsetField(hi, lo);
-      this.inc(l2Offset, this.cs, "l2-table");
+      this.inc(l2Offset, this.cs, "l2-table", offset + i * 8);
       if (l2Offset % this.cs !== 0) {
         this.problem({
           kind: "misaligned",
@@ -367,7 +451,10 @@ class Checker {
           });
           continue;
         }
-        this.inc(d.hostOffset, d.length, "compressed-data");
+        const exact = Number.isSafeInteger(d.hostOffset)
+          ? undefined
+          : compressedOffset(hi, lo, this.bits);
+        this.inc(d.hostOffset, d.length, "compressed-data", entryOffset, exact);
         if (active) {
           this.report.allocatedClusters++;
           this.report.compressedClusters++;
@@ -424,7 +511,7 @@ class Checker {
         if (nextContiguous !== 0 && offset !== nextContiguous) this.report.fragmentedClusters++;
         nextContiguous = offset + this.cs;
       }
-      if (!this.dataFile) this.inc(offset, this.cs, "data");
+      if (!this.dataFile) this.inc(offset, this.cs, "data", entryOffset);
     }
   }
 

@@ -42,8 +42,16 @@ export interface CheckProblem {
   kind: CheckProblemKind;
   /** QEMU-style one-line message. */
   message: string;
-  /** Host byte offset of the cluster or entry concerned. */
+  /** Host byte offset of the cluster or entry concerned (absent when it is beyond 2^53). */
   hostOffset?: number;
+  /**
+   * Host offset of what holds the reference (a header field, an L1/L2 entry,
+   * a table entry, a snapshot table entry): what a finding cites when the
+   * target itself lies outside the file.
+   */
+  entryOffset?: number;
+  /** The referenced offset exactly, as `0x…` hex (offsets past end of file can exceed 2^53). */
+  target?: string;
   /** Host cluster index, for refcount problems. */
   cluster?: number;
   /** Stored and computed refcounts, for refcount problems. */

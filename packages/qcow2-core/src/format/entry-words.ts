@@ -40,3 +40,10 @@ export function compressedDescriptor(
   const sectors = ((hi >>> hiOffsetBits) & ((1 << (clusterBits - 8)) - 1)) + 1;
   return { hostOffset, length: sectors * 512 - (hostOffset % 512) };
 }
+
+/** The compressed-cluster host offset at full width (it can exceed 2^53 for small clusters). */
+export function compressedOffset(hi: number, lo: number, clusterBits: number): bigint {
+  const offsetBits = BigInt(70 - clusterBits);
+  const word = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return word & ((1n << offsetBits) - 1n);
+}

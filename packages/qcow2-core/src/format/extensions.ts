@@ -48,6 +48,8 @@ export interface FeatureNameEntry {
 /** The bitmaps extension (qcow2.txt "Bitmaps extension"). */
 export interface BitmapsExtension {
   nbBitmaps: number;
+  /** Must be zero (QEMU refuses the image otherwise). */
+  reserved32: number;
   bitmapDirectorySize: number;
   bitmapDirectoryOffset: number;
 }
@@ -193,6 +195,7 @@ function decodeKnownExtension(
       const b = decodeLayout(data, 0, BITMAPS_LAYOUT);
       out.bitmaps = {
         nbBitmaps: b.nb_bitmaps,
+        reserved32: b.reserved32,
         bitmapDirectorySize: toSafeNumber(
           b.bitmap_directory_size,
           "bitmap_directory_size",

@@ -39,3 +39,21 @@ export function requireSafeNumber(value: bigint, field: string, file?: string): 
 export function hex(value: number | bigint): string {
   return `0x${value.toString(16)}`;
 }
+
+/** Signed 64-bit maximum: QEMU passes every offset as an `int64_t` (qcow2_validate_table). */
+export const INT64_MAX = (1n << 63n) - 1n;
+
+/**
+ * The exact value of a 64-bit field that a decoder may have stored as `NaN`
+ * (above 2^53 − 1, see {@link toSafeNumber}): the number itself when it is
+ * exact, else the decimal recorded in `outOfRange`.
+ */
+export function exactField(
+  value: number,
+  field: string,
+  outOfRange: readonly OutOfRangeField[],
+): bigint {
+  if (Number.isSafeInteger(value)) return BigInt(value);
+  const recorded = outOfRange.find((f) => f.field === field);
+  return recorded === undefined ? 0n : BigInt(recorded.value);
+}

@@ -16,6 +16,9 @@ export const SNAPSHOT_ENTRY_LAYOUT = {
 
 export const SNAPSHOT_ENTRY_FIXED_SIZE = 40;
 
+/** Extra data QEMU 7.2 understands (vm_state_size_large, disk_size, icount); more is kept opaque. */
+export const SNAPSHOT_EXTRA_KNOWN_SIZE = 24;
+
 /** Optional extra data (qcow2.txt "Snapshots", extra data bytes 0–23). */
 export const SNAPSHOT_EXTRA_LAYOUT = {
   vm_state_size_large: { offset: 0, type: "u64" },

@@ -1,7 +1,8 @@
 import type { SectorCipher } from "../crypto/cipher.js";
 import { isQcow2Error, Qcow2Error } from "../errors.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
-import { type Qcow2Snapshot, readSnapshots } from "../snapshots.js";
+import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
+import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import type { ByteSource } from "../source/byte-source.js";
 import type { BackingResolver, DataFileResolver, LayerFormat } from "./backing.js";
 import { type ChainLink, walkBackingChain } from "./chain.js";
@@ -21,12 +22,8 @@ export interface OpenImageOptions {
   decompressor?: Decompressor;
   /** zstd implementation; defaults to pure-JS fzstd. */
   zstd?: ZstdDecompressor;
-  /**
-   * View the disk as of this internal snapshot of the top image: an id or
-   * name (matched by id first, then by name), or an entry already read with
-   * `readSnapshots` (which spares re-reading the table for each state).
-   */
-  snapshot?: string | Qcow2Snapshot;
+  /** View the disk as of this internal snapshot of the top image (matched by id first, then by name). */
+  snapshot?: string;
   /** Read the top image alone: what its backing file would supply reads as zeros. */
   layerOnly?: boolean;
   /** Opens backing files; without one, an overlay fails with `BACKING_NOT_FOUND` (unless `layerOnly`). */
@@ -92,14 +89,9 @@ export class Qcow2Image {
     const opened: Layer[] = [];
     try {
       const info = await inspect(source);
-      assertReadable(info, { decrypting: options.unlock !== undefined });
-      const wanted = options.snapshot;
+      const table = await assertOpenable(source, info, options);
       const snapshot =
-        wanted === undefined
-          ? null
-          : typeof wanted === "string"
-            ? await findSnapshot(source, info, wanted)
-            : wanted;
+        options.snapshot === undefined ? null : findSnapshot(table, options.snapshot);
       opened.push(
         await openLayer(source, info, info.version === 1 ? "qcow" : "qcow2", snapshot, options),
       );
@@ -283,7 +275,7 @@ async function openLayer(
 ): Promise<Layer> {
   if (format === "raw") return new RawLayer(source);
   const facts = info ?? (await inspect(source));
-  assertReadable(facts, { decrypting: options.unlock !== undefined });
+  await assertOpenable(source, facts, options);
   const deflate = options.decompressor ?? fflateDecompressor;
   // Unlocked before anything is read, so a wrong passphrase fails the open.
   const cipher =
@@ -366,12 +358,27 @@ async function openChain(
   if (walk.outcome.kind !== "complete") throw walk.outcome.error;
 }
 
-async function findSnapshot(
+/**
+ * QEMU opens an image only when its header, tables and snapshot table pass
+ * qcow2_do_open; the table read for that is returned for snapshot lookups.
+ */
+async function assertOpenable(
   source: ByteSource,
   info: Qcow2Info,
-  wanted: string,
-): Promise<Qcow2Snapshot> {
-  const table = await readSnapshots(source, info);
+  options: OpenImageOptions,
+): Promise<SnapshotTable> {
+  const snapshots = await readSnapshots(source, info);
+  assertReadable(info, { decrypting: options.unlock !== undefined, snapshots });
+  const bitmaps = await qemuBitmapRefusal(source, info);
+  if (bitmaps !== null)
+    throw new Qcow2Error(bitmaps.code, bitmaps.message, {
+      field: bitmaps.field,
+      value: bitmaps.value,
+    });
+  return snapshots;
+}
+
+function findSnapshot(table: SnapshotTable, wanted: string): Qcow2Snapshot {
   const found =
     table.snapshots.find((s) => s.id === wanted) ?? table.snapshots.find((s) => s.name === wanted);
   if (found === undefined) {

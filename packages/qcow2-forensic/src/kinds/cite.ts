@@ -1,9 +1,24 @@
-import { type Evidence, hostLocation, type Location } from "@x/report";
+import { type Evidence, fieldLocation, hostLocation, type Location } from "@x/report";
 
 /** How many individual clusters or entries one finding cites; counts stay exact. */
 export const MAX_CITED = 16;
 
-export const hex = (n: number) => `0x${n.toString(16)}`;
+/** `0x…` of an offset; a value that is not an exact byte count says so instead of printing a rounded number. */
+export const hex = (n: number) =>
+  Number.isSafeInteger(n) && n >= 0 ? `0x${n.toString(16)}` : `(out of range: ${n})`;
+
+const isByteCount = (n: number | undefined) => n !== undefined && Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * A host location, or — for an offset that is not an exact byte count (a
+ * 64-bit value above 2^53 read from a damaged image) — the structure alone:
+ * evidence built from hostile values must never fail, and the exact value is
+ * the evidence's own `value`.
+ */
+export function hostAt(offset: number, length: number | undefined, structure: string): Location {
+  if (!isByteCount(offset)) return fieldLocation(structure);
+  return hostLocation(offset, isByteCount(length) ? length : undefined, structure);
+}
 
 /** Evidence located at a host offset (optionally a length) inside a named structure. */
 export function atHost(
@@ -13,13 +28,12 @@ export function atHost(
   length: number | undefined,
   structure: string,
 ): Evidence {
-  return { field, value, location: hostLocation(offset, length, structure) };
+  return { field, value, location: hostAt(offset, length, structure) };
 }
 
 /** Evidence located in a named structure without an offset of its own. */
 export function inStructure(field: string, value: string, structure: string): Evidence {
-  const location: Location = { kind: "field", structure };
-  return { field, value, location };
+  return { field, value, location: fieldLocation(structure) };
 }
 
 /** "…, first at host offset 0x…" for notes. */

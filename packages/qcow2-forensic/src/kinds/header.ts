@@ -1,5 +1,5 @@
-import { hostLocation } from "@x/report";
 import type { AnomalyOf } from "../anomaly.js";
+import { hostAt } from "./cite.js";
 import type { AnomalyKind } from "./kind.js";
 
 /** Host offsets of the header fields the header kinds cite (qcow2.txt "Header"). */
@@ -14,7 +14,7 @@ const FIELD = {
 const header = (field: keyof typeof FIELD, value: string) => ({
   field,
   value,
-  location: hostLocation(FIELD[field].offset, FIELD[field].length, "QCOW2 header"),
+  location: hostAt(FIELD[field].offset, FIELD[field].length, "QCOW2 header"),
 });
 
 export const corrupt: AnomalyKind<AnomalyOf<"QCOW2-CORRUPT">> = {
@@ -65,7 +65,7 @@ export const backingFile: AnomalyKind<AnomalyOf<"QCOW2-BACKING-FILE">> = {
     {
       field: "backing_file",
       value: a.name ?? "present",
-      location: hostLocation(a.offset, a.size > 0 ? a.size : undefined, "QCOW2 backing file name"),
+      location: hostAt(a.offset, a.size > 0 ? a.size : undefined, "QCOW2 backing file name"),
     },
     ...(a.format === null ? [] : [{ field: "backing_format", value: a.format }]),
   ],
@@ -76,7 +76,7 @@ export const internalSnapshots: AnomalyKind<AnomalyOf<"QCOW2-INTERNAL-SNAPSHOTS"
   category: "history",
   meaning: "the image carries internal snapshots: earlier guest states to examine",
   note: (a) =>
-    `image carries ${a.count} internal snapshot(s) — additional captured guest states to examine`,
+    `the header declares ${a.count} internal snapshot(s) — additional captured guest states to examine`,
   evidence: (a) => [header("nb_snapshots", String(a.count))],
 };
 

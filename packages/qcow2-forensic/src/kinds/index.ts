@@ -22,7 +22,13 @@ import {
 } from "./guest.js";
 import { backingFile, corrupt, dirty, externalData, internalSnapshots, qcow1 } from "./header.js";
 import type { AnomalyKind } from "./kind.js";
-import { metadataOverlap, misalignedOffset, offsetBeyondEof, trailingData } from "./layout.js";
+import {
+  invalidEntry,
+  metadataOverlap,
+  misalignedOffset,
+  offsetBeyondEof,
+  trailingData,
+} from "./layout.js";
 import { leakedClusters, orphanClusters, refcountMismatch } from "./refcount.js";
 import {
   snapshot,
@@ -49,6 +55,7 @@ export const KINDS: { readonly [C in AnomalyCode]: AnomalyKind<AnomalyOf<C>> } =
   "QCOW2-METADATA-OVERLAP": metadataOverlap,
   "QCOW2-OFFSET-BEYOND-EOF": offsetBeyondEof,
   "QCOW2-MISALIGNED-OFFSET": misalignedOffset,
+  "QCOW2-INVALID-ENTRY": invalidEntry,
   "QCOW2-TRAILING-DATA": trailingData,
   "QCOW2-SNAPSHOT-VMSTATE": snapshotVmstate,
   "QCOW2-SNAPSHOT-TIME-ANOMALY": snapshotTimeAnomaly,

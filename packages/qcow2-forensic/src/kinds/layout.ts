@@ -1,4 +1,5 @@
-import type { AnomalyOf } from "../anomaly.js";
+import type { Evidence } from "@x/report";
+import type { AnomalyOf, CitedEntry } from "../anomaly.js";
 import { atHost, firstAt, hex, inStructure, MAX_CITED } from "./cite.js";
 import type { AnomalyKind } from "./kind.js";
 
@@ -29,33 +30,48 @@ export const offsetBeyondEof: AnomalyKind<AnomalyOf<"QCOW2-OFFSET-BEYOND-EOF">> 
   category: "integrity",
   meaning: "a table or data offset points past the end of the file",
   note: (a) =>
-    `${a.count} offset(s) point past the end of the ${a.fileSize}-byte file${firstAt(a.entries.map((e) => e.hostOffset))} — consistent with a truncated acquisition or corrupted metadata; QEMU reads zeros there`,
+    `${a.count} offset(s) point past the end of the ${a.fileSize}-byte file${firstField(a.entries)} — consistent with a truncated acquisition or corrupted metadata; QEMU reads zeros there`,
   evidence: (a) => [
     inStructure("file_size", String(a.fileSize), "QCOW2 image file"),
-    ...a.entries
-      .slice(0, MAX_CITED)
-      .map((e) =>
-        atHost(
-          "beyond_eof",
-          e.message,
-          e.hostOffset,
-          undefined,
-          (e.owners ?? ["offset"]).join(" "),
-        ),
-      ),
+    ...a.entries.slice(0, MAX_CITED).map((e) => citeEntry(e, "beyond_eof", "offset")),
   ],
 };
+
+/** "(first: l1_table_offset = 0x…)" or "(first at host offset 0x…)" for notes. */
+function firstField(entries: readonly CitedEntry[]): string {
+  const first = entries[0];
+  if (first?.field !== undefined) return ` (first: ${first.field} = ${first.value})`;
+  return firstAt(entries.map((e) => e.hostOffset));
+}
+
+/**
+ * An entry as evidence: at the field or entry holding the bad offset when
+ * known (always inside the file), else at the offset itself; the message
+ * carries the value exactly.
+ */
+function citeEntry(e: CitedEntry, field: string, fallback: string): Evidence {
+  const structure = e.structure ?? (e.owners ?? [fallback]).join(" ");
+  if (e.entryOffset !== undefined)
+    return atHost(e.field ?? field, e.message, e.entryOffset, e.width, structure);
+  return atHost(field, e.message, e.hostOffset, undefined, structure);
+}
 
 export const misalignedOffset: AnomalyKind<AnomalyOf<"QCOW2-MISALIGNED-OFFSET">> = {
   severity: "high",
   category: "integrity",
   meaning: "an offset that must be cluster-aligned is not",
   note: (a) =>
-    `${a.count} offset(s) that must be cluster-aligned are not${firstAt(a.entries.map((e) => e.hostOffset))} — consistent with corrupted or hand-edited metadata; QEMU refuses to read through them`,
+    `${a.count} offset(s) that must be cluster-aligned are not${firstField(a.entries)} — consistent with corrupted or hand-edited metadata; QEMU refuses to read through them`,
   evidence: (a) =>
     a.entries
       .slice(0, MAX_CITED)
-      .map((e) => atHost("misaligned", e.message, e.hostOffset, 8, "table entry")),
+      .map((e) =>
+        citeEntry(
+          { ...e, entryOffset: e.entryOffset ?? e.hostOffset, width: e.width ?? 8 },
+          "misaligned",
+          "table entry",
+        ),
+      ),
 };
 
 export const trailingData: AnomalyKind<AnomalyOf<"QCOW2-TRAILING-DATA">> = {
@@ -75,4 +91,23 @@ export const trailingData: AnomalyKind<AnomalyOf<"QCOW2-TRAILING-DATA">> = {
       "after image end",
     ),
   ],
+};
+
+export const invalidEntry: AnomalyKind<AnomalyOf<"QCOW2-INVALID-ENTRY">> = {
+  severity: "high",
+  category: "integrity",
+  meaning:
+    "metadata entries qemu-img check counts as corrupt: reserved bits set, a copied flag that contradicts the refcount, invalid subcluster bitmaps, compressed clusters where none may be, incomplete snapshot table entries, invalid bitmap table entries",
+  note: (a) =>
+    `${a.count} metadata entr${a.count === 1 ? "y is" : "ies are"} invalid as qemu-img check reads ${a.count === 1 ? "it" : "them"} (${a.corruptions} counted as corruptions)${firstAt(a.entries.map((e) => e.hostOffset))} — consistent with corrupted, hand-edited or non-QEMU-written metadata`,
+  evidence: (a) =>
+    a.entries
+      .slice(0, MAX_CITED)
+      .map((e) =>
+        citeEntry(
+          { ...e, entryOffset: e.entryOffset ?? e.hostOffset },
+          "invalid_entry",
+          "metadata entry",
+        ),
+      ),
 };

@@ -1,6 +1,5 @@
-import { hostLocation } from "@x/report";
 import type { AnomalyOf } from "../anomaly.js";
-import { atHost } from "./cite.js";
+import { atHost, hex, hostAt, inStructure } from "./cite.js";
 import type { AnomalyKind } from "./kind.js";
 
 const TABLE = "QCOW2 snapshot table";
@@ -16,7 +15,7 @@ export const snapshot: AnomalyKind<AnomalyOf<"QCOW2-SNAPSHOT">> = {
   note: (a) =>
     `internal snapshot \`${a.name}\` (id ${a.id}) captured at unix time ${a.dateSec} (${iso(a.dateSec)}) — a recoverable point-in-time guest state to examine`,
   evidence: (a) => {
-    const location = hostLocation(a.offset, undefined, TABLE);
+    const location = hostAt(a.offset, undefined, TABLE);
     return [
       { field: "snapshot_name", value: a.name, location },
       { field: "snapshot_id", value: a.id, location },
@@ -63,9 +62,19 @@ export const snapshotTableTruncated: AnomalyKind<AnomalyOf<"QCOW2-SNAPSHOT-TABLE
   category: "integrity",
   meaning: "the snapshot table ends before the number of entries the header declares",
   note: (a) =>
-    `the header declares ${a.expected} snapshot(s) but the table holds only ${a.parsed} — consistent with a truncated acquisition or a damaged table; ${a.reason}`,
+    `the header declares ${a.expected} snapshot(s) but the file holds only ${a.parsed}` +
+    (a.pastEof > 0
+      ? `; ${a.pastEof} entr${a.pastEof === 1 ? "y lies" : "ies lie"} past end of file, which QEMU reads as zeros and lists as snapshots without a name dated 1970`
+      : "") +
+    ` — consistent with a truncated acquisition or a damaged table; ${a.reason}`,
   evidence: (a) => [
     atHost("nb_snapshots", String(a.expected), 60, 4, "QCOW2 header"),
-    atHost("parsed_snapshots", String(a.parsed), a.offset, undefined, TABLE),
+    inStructure("snapshots_in_file", String(a.parsed), TABLE),
+    ...(a.pastEof > 0
+      ? [
+          atHost("entries_past_eof", String(a.pastEof), a.offset, undefined, TABLE),
+          atHost("last_entry_past_eof", hex(a.lastOffset), a.lastOffset, undefined, TABLE),
+        ]
+      : []),
   ],
 };

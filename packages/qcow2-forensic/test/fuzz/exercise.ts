@@ -1,19 +1,32 @@
 import {
   check,
+  formatQemuMapJson,
   inspect,
   isQcow2Error,
   memorySource,
+  openVmState,
+  Qcow2Error,
   Qcow2Image,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
   refcountReport,
+  toQemuCheckJson,
+  toQemuImgInfo,
+  toQemuSnapshotList,
+  walkBackingChain,
 } from "@x/qcow2-core";
+import {
+  buildImageReport,
+  type ReportEnvelope,
+  renderCsv,
+  renderJson,
+  renderJsonLines,
+  renderSarif,
+  renderText,
+} from "@x/report";
 import { isVolumesError } from "@x/volumes";
-import { auditImage, qcow2GuestOpener } from "../../src/index.js";
-
-/** What one entry point did with a mutant. */
-export type Outcome = "ok" | "typed-error";
+import { auditImage, carveRuns, qcow2GuestOpener, toFindings } from "../../src/index.js";
 
 /** A mutant that broke the contract: an untyped throw or a time overrun. */
 export interface Failure {
@@ -21,54 +34,101 @@ export interface Failure {
   error: string;
 }
 
-export const ENTRY_POINTS = [
-  "inspect",
-  "snapshots",
-  "bitmaps",
-  "luks",
-  "refcountReport",
-  "check",
-  "audit",
-  "map",
-  "read",
-] as const;
+const NAME = "mutant.qcow2";
+const NOW = new Date("2030-01-01T00:00:00Z");
+const src = (b: Uint8Array) => memorySource(b, NAME);
 
 /** Bounded read of the guest disk: the first and last 64 KiB. */
-async function boundedRead(bytes: Uint8Array): Promise<void> {
-  const image = await Qcow2Image.open(memorySource(bytes, "mutant.qcow2"));
-  await image.read(0, Math.min(image.virtualSize, 64 * 1024));
-  await image.read(Math.max(0, image.virtualSize - 64 * 1024), 64 * 1024);
+async function boundedRead(image: Qcow2Image): Promise<void> {
+  try {
+    await image.read(0, Math.min(image.virtualSize, 64 * 1024));
+    await image.read(Math.max(0, image.virtualSize - 64 * 1024), 64 * 1024);
+  } finally {
+    await image.close();
+  }
 }
 
-async function mapAll(bytes: Uint8Array): Promise<void> {
-  const image = await Qcow2Image.open(memorySource(bytes, "mutant.qcow2"));
-  await image.map();
+/**
+ * The audit as the CLI renders it: findings through every report format. With
+ * the guest opener, the audit also reads the guest volumes of every state it
+ * can open (tables and signatures over QCOW2 reads): the guest readers are
+ * fuzzed through it.
+ */
+async function auditAndRender(bytes: Uint8Array): Promise<void> {
+  const source = src(bytes);
+  const findings = toFindings(
+    await auditImage(source, { now: NOW, guest: qcow2GuestOpener(source) }),
+  );
+  const envelope: ReportEnvelope = {
+    tool: { name: "fuzz", version: "0" },
+    images: [buildImageReport(NAME, findings)],
+  };
+  for (const render of [renderJson, renderJsonLines, renderCsv, renderSarif])
+    JSON.stringify(render(envelope));
+  renderText(envelope, { color: false });
 }
 
-const RUNNERS: Record<(typeof ENTRY_POINTS)[number], (bytes: Uint8Array) => Promise<unknown>> = {
-  inspect: (b) => inspect(memorySource(b, "mutant.qcow2")),
-  snapshots: (b) => readSnapshots(memorySource(b, "mutant.qcow2")),
-  bitmaps: async (b) => readBitmaps(memorySource(b), await inspect(memorySource(b))),
-  luks: async (b) => readLuksHeader(memorySource(b), await inspect(memorySource(b))),
-  refcountReport: (b) => refcountReport(memorySource(b, "mutant.qcow2")),
-  check: (b) => check(memorySource(b, "mutant.qcow2")),
-  audit: (b) => {
-    const source = memorySource(b, "mutant.qcow2");
-    // With the guest opener, the audit reads the guest volumes of every state it can open
-    // (tables and signatures over QCOW2 reads): the guest readers are fuzzed through it.
-    return auditImage(source, {
-      now: new Date("2030-01-01T00:00:00Z"),
-      guest: qcow2GuestOpener(source),
-    });
+/** Every snapshot (the first four): its view of the disk and its VM state. */
+async function snapshotViews(bytes: Uint8Array): Promise<void> {
+  const table = await readSnapshots(src(bytes));
+  for (const s of table.snapshots.slice(0, 4)) {
+    await boundedRead(await Qcow2Image.open(src(bytes), { snapshot: s.id }));
+    if (s.vmStateSize > 0) {
+      const vm = await openVmState(src(bytes), s.id);
+      await vm.read(0, 4096);
+      await vm.read(Math.max(0, vm.size - 4096), 4096);
+    }
+  }
+}
+
+/** What `info --json`, `check --json`, `snapshots --json` and `carve` build from the facts. */
+async function qemuViews(bytes: Uint8Array): Promise<void> {
+  const info = await inspect(src(bytes));
+  const table = await readSnapshots(src(bytes), info);
+  JSON.stringify(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
+  JSON.stringify(toQemuSnapshotList(table.snapshots));
+  if (info.version === 1) return;
+  const report = await check(src(bytes), info);
+  JSON.stringify(toQemuCheckJson(report, NAME));
+  carveRuns(report);
+}
+
+const RUNNERS = {
+  inspect: (b: Uint8Array) => inspect(src(b)),
+  snapshots: (b: Uint8Array) => readSnapshots(src(b)),
+  bitmaps: async (b: Uint8Array) => readBitmaps(src(b), await inspect(src(b))),
+  luks: async (b: Uint8Array) => readLuksHeader(src(b), await inspect(src(b))),
+  chain: async (b: Uint8Array) =>
+    walkBackingChain(await inspect(src(b)), NAME, async (request) => {
+      throw new Qcow2Error("BACKING_NOT_FOUND", `no backing file ${request.name} here`);
+    }),
+  refcountReport: (b: Uint8Array) => refcountReport(src(b)),
+  check: (b: Uint8Array) => check(src(b)),
+  qemu: qemuViews,
+  audit: auditAndRender,
+  map: async (b: Uint8Array) => {
+    const image = await Qcow2Image.open(src(b));
+    try {
+      formatQemuMapJson(await image.map());
+    } finally {
+      await image.close();
+    }
   },
-  map: mapAll,
-  read: boundedRead,
-};
+  read: async (b: Uint8Array) => boundedRead(await Qcow2Image.open(src(b))),
+  layerOnly: async (b: Uint8Array) =>
+    boundedRead(await Qcow2Image.open(src(b), { layerOnly: true })),
+  snapshotViews,
+} satisfies Record<string, (bytes: Uint8Array) => Promise<unknown>>;
+
+/** Every library entry point the fuzzers drive. */
+export const ENTRY_POINTS = Object.keys(RUNNERS) as Array<keyof typeof RUNNERS>;
 
 /**
  * Runs every entry point on one mutant. Each must end in a result or a
- * typed error (`Qcow2Error`, or `VolumesError` from the guest reader) within
- * `timeLimitMs`; anything else is returned as a failure.
+ * typed error (`Qcow2Error`, or the guest reader's `VolumesError`) within
+ * `timeLimitMs`. Anything else — a `TypeError`, a
+ * `RangeError`, any untyped throw (what the CLI reports as `INTERNAL`) — is
+ * returned as a failure.
  */
 export async function exercise(bytes: Uint8Array, timeLimitMs: number): Promise<Failure[]> {
   const failures: Failure[] = [];

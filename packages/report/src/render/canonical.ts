@@ -45,6 +45,15 @@ export function canonicalFinding(f: Finding): Finding {
     source: canonicalSource(f.source),
     evidence: f.evidence.map(canonicalEvidence),
   };
+  if (f.folded !== undefined) {
+    const { count, total, first, last } = f.folded;
+    out.folded = {
+      count,
+      total,
+      ...(first === undefined ? {} : { first: canonicalLocation(first) }),
+      ...(last === undefined ? {} : { last: canonicalLocation(last) }),
+    };
+  }
   return f.severity === undefined ? out : { severity: f.severity, ...out };
 }
 

@@ -57,12 +57,26 @@ function evidenceLines(evidence: readonly Evidence[]): string[] {
   });
 }
 
-function findingLines(f: Finding, codeWidth: number, color: boolean): string[] {
+function findingLines(
+  f: Finding,
+  codeWidth: number,
+  color: boolean,
+  withEvidence = true,
+): string[] {
   // Pad before painting: escape sequences have no display width.
   const sev = paint((f.severity ?? UNRATED).padEnd(SEVERITY_WIDTH), f.severity, color);
   const line = `${INDENT}${sev}  ${safe(f.code).padEnd(codeWidth)}  ${safe(f.note)}`;
-  return [line.trimEnd(), ...evidenceLines(f.evidence)];
+  return withEvidence ? [line.trimEnd(), ...evidenceLines(f.evidence)] : [line.trimEnd()];
 }
+
+/**
+ * Findings of one code past this many are printed as their one-line note
+ * (the evidence is in every machine format), so that a code repeated a
+ * hundred times reads as a list, not pages.
+ */
+export const TEXT_FULL_FINDINGS_PER_CODE = 10;
+/** A hard bound on the lines of one image's text report, whatever the findings. */
+export const TEXT_MAX_LINES_PER_IMAGE = 900;
 
 function imageLines(img: ImageReport, color: boolean): string[] {
   const lines = [headerLine(img, color)];
@@ -74,7 +88,24 @@ function imageLines(img: ImageReport, color: boolean): string[] {
     return lines;
   }
   const codeWidth = longest(img.findings.map((f) => safe(f.code)));
-  for (const f of img.findings) lines.push(...findingLines(f, codeWidth, color));
+  const shown = new Map<string, number>();
+  for (const [i, f] of img.findings.entries()) {
+    const n = (shown.get(f.code) ?? 0) + 1;
+    shown.set(f.code, n);
+    const block = findingLines(
+      f,
+      codeWidth,
+      color,
+      n <= TEXT_FULL_FINDINGS_PER_CODE || f.folded !== undefined,
+    );
+    if (lines.length + block.length >= TEXT_MAX_LINES_PER_IMAGE) {
+      lines.push(
+        `${INDENT}… ${img.findings.length - i} more finding(s) not shown in this text view (--format json lists them all)`,
+      );
+      break;
+    }
+    lines.push(...block);
+  }
   return lines;
 }
 
