@@ -53,7 +53,7 @@ describe.skipIf(skip !== undefined)("qcow2-forensic volumes", () => {
     img = toQcow2(a, join(dir, "disk.qcow2"));
     run("qemu-img", ["snapshot", "-c", "before", img]);
     run("qemu-io", ["-f", "qcow2", "-c", `write -s ${b} 0 64M`, img]);
-  });
+  }, 300_000);
   afterAll(() => removeDir(dir));
 
   /** The JSON against sfdisk's listing and blkid's tags of the raw disk of the same state. */

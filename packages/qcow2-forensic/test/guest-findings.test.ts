@@ -67,7 +67,7 @@ describe.skipIf(skip !== undefined)("guest findings", () => {
   beforeAll(() => {
     dir = tempDir("guest-findings");
     ({ a, b } = stateDisks(dir));
-  });
+  }, 300_000);
   afterAll(() => removeDir(dir));
 
   it("a clean single-partition disk yields no guest finding (MBR and GPT)", async () => {
