@@ -16,7 +16,9 @@ const help = (...args) =>
 
 export function cliDocs() {
   const top = help();
-  const commands = [...top.matchAll(/^ {2}([a-z]+)\b/gm)]
+  // Only the "Commands:" block names commands; the text after it may indent examples too.
+  const block = top.slice(top.indexOf("\nCommands:\n")).split("\n\n")[0];
+  const commands = [...block.matchAll(/^ {2}([a-z]+)\b/gm)]
     .map((m) => m[1])
     .filter((c) => c !== "help");
   let out = "# qcow2-forensic — command reference\n\n";

@@ -1,7 +1,10 @@
-import { version } from "../package.json";
+import { homepage, version } from "../package.json";
 
-/** The tool identity printed by `--version` and stamped into reports. */
-export const TOOL = { name: "qcow2-forensic", version } as const;
+/**
+ * The tool identity printed by `--version` and stamped into reports;
+ * `informationUri` (the package's homepage) is where SARIF viewers send a reader.
+ */
+export const TOOL = { name: "qcow2-forensic", version, informationUri: homepage } as const;
 
 /** Where a command writes; injectable so tests and the CLI share code paths. */
 export interface Io {

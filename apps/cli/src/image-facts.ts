@@ -3,7 +3,10 @@ import {
   type BitmapDirectory,
   inspect,
   type LuksInfo,
+  type OpenRefusal,
   type Qcow2Info,
+  qemuBitmapRefusal,
+  qemuOpenRefusal,
   readBitmaps,
   readLuksHeader,
   readSnapshots,
@@ -20,6 +23,8 @@ export interface ImageFacts {
   luks: LuksInfo | null;
   /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size. */
   actualSize: number | undefined;
+  /** Why qemu-img would refuse to open the image (its own message), or null. */
+  qemuRefusal: OpenRefusal | null;
 }
 
 /** Reads header, snapshot table and bitmap directory of the image at `path` (read-only). */
@@ -31,7 +36,11 @@ export async function readImageFacts(path: string): Promise<ImageFacts> {
     const bitmaps = await readBitmaps(source, info);
     const luks = await readLuksHeader(source, info);
     const st = await stat(path);
+    const qemuRefusal =
+      qemuOpenRefusal(info, "read", snapshots) ??
+      (info.version === 1 ? null : await qemuBitmapRefusal(source, info));
     return {
+      qemuRefusal,
       info,
       snapshots,
       bitmaps,

@@ -37,7 +37,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     })
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic audit disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2",
+      `
+Machine output, and the client each is for:
+  audit --format sarif               code-scanning dashboards (checked with sarif-multitool validate)
+  audit --format bodyfile            Sleuth Kit's mactime (mactime -b)
+  audit --format timeline            Timesketch (CSV import)
+  audit --format json|jsonl          scripts, against the published JSON Schema 2020-12
+  info|check|map|snapshots --json    scripts written against qemu-img (its keys and values)
+
+Examples:
+  $ qcow2-forensic audit disk.qcow2
+  $ qcow2-forensic info --json disk.qcow2`,
     );
   registerAudit(program, io, setExit, argv);
   registerInfo(program, io, setExit);

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
 // @ts-expect-error — a plain .mjs script without types
@@ -97,7 +98,11 @@ describe("output formats round-trip the same findings", () => {
         locations: Array<{ physicalLocation: { artifactLocation: { uri: string } } }>;
       }>
     )
-      .map((r) => `${r.locations[0]?.physicalLocation.artifactLocation.uri}|${r.ruleId}|${r.level}`)
+      // Absolute image paths are file:// URIs in SARIF.
+      .map(
+        (r) =>
+          `${fileURLToPath(r.locations[0]?.physicalLocation.artifactLocation.uri ?? "")}|${r.ruleId}|${r.level}`,
+      )
       .sort();
     expect(jsonl).toEqual(json);
     expect(csv).toEqual(json);
@@ -121,18 +126,53 @@ describe("output formats round-trip the same findings", () => {
     ]);
   });
 
-  it("timeline and bodyfile list each snapshot's creation time as qemu-img records it", () => {
+  it("timeline is a Timesketch CSV: message, ISO 8601 datetime, timestamp_desc, then ours, dated as qemu-img records it", () => {
     const snaps =
-      set.answerJson<{ snapshots: Array<{ "date-sec": number }> }>("snapshots", "info.json")
-        ?.snapshots ?? [];
-    const [, ...rows] = parseCsv(
+      set.answerJson<{ snapshots: Array<{ id: string; name: string; "date-sec": number }> }>(
+        "snapshots",
+        "info.json",
+      )?.snapshots ?? [];
+    expect(snaps.length).toBe(2);
+    const [header, ...rows] = parseCsv(
       runCli(["audit", "--format", "timeline", path("snapshots")]).stdout,
     );
-    expect(rows.map((r) => Number(r[1]))).toEqual(snaps.map((s) => s["date-sec"]).sort());
+    expect(header).toEqual([
+      "message",
+      "datetime",
+      "timestamp_desc",
+      "timestamp",
+      "path",
+      "subject",
+      "event",
+      "size",
+    ]);
+    const col = (row: string[] | undefined, name: string) =>
+      row?.[(header as string[]).indexOf(name)] ?? "";
+    const bySubject = new Map(rows.map((r) => [col(r, "subject"), r]));
+    for (const s of snaps) {
+      const row = bySubject.get(`snapshot ${s.id} "${s.name}"`);
+      const datetime = col(row, "datetime");
+      expect(datetime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+      expect(Date.parse(datetime)).toBe(s["date-sec"] * 1000);
+      // Timesketch's optional `timestamp` is in microseconds.
+      expect(col(row, "timestamp")).toBe(`${s["date-sec"]}000000`);
+      expect(col(row, "timestamp_desc")).toBe("Creation Time");
+      expect(col(row, "message")).toContain(`snapshot ${s.id} "${s.name}"`);
+      expect(col(row, "path")).toBe(path("snapshots"));
+    }
+    expect(rows).toHaveLength(snaps.length);
+  });
+
+  it("snapshots --format timeline writes the same rows as audit --format timeline", () => {
+    const audit = runCli(["audit", "--format", "timeline", path("snapshots")]).stdout;
+    expect(runCli(["snapshots", "--format", "timeline", path("snapshots")]).stdout).toBe(audit);
+  });
+
+  it("bodyfile lines have the 11 fields of a Sleuth Kit 3 body file, one per snapshot", () => {
     const body = runCli(["snapshots", "--format", "bodyfile", path("snapshots")])
       .stdout.trim()
       .split("\n");
-    expect(body).toHaveLength(snaps.length);
+    expect(body).toHaveLength(2);
     for (const line of body) expect(line.split("|")).toHaveLength(11);
   });
 });

@@ -63,6 +63,7 @@ export {
 } from "./inspect.js";
 export { LIMITS } from "./limits.js";
 export { type LuksInfo, readLuksHeader } from "./luks-header.js";
+export { qemuBitmapRefusal } from "./qemu/bitmap-load.js";
 export { type QemuCheckJson, qemuCheckExitCode, toQemuCheckJson } from "./qemu/check-json.js";
 export {
   combineBackingPath,
@@ -71,6 +72,7 @@ export {
   qemuEncryptBlock,
   toQemuImgInfo,
 } from "./qemu/info-json.js";
+export { stringifyQemuJson } from "./qemu/json.js";
 export { formatQemuMapEntry, formatQemuMapJson } from "./qemu/map-json.js";
 export { type OpenMode, type OpenRefusal, qemuOpenRefusal } from "./qemu/open-refusal.js";
 export { type QemuSnapshotInfo, toQemuSnapshotList } from "./qemu/snapshot-json.js";

@@ -5,6 +5,7 @@ import {
   INCOMPAT_EXTERNAL_DATA_FILE,
 } from "./format/features.js";
 import { decodeL2Entry, l1EntryOffset, l2EntrySize } from "./format/l2-entry.js";
+import { exactField } from "./format/numbers.js";
 import { inspect, type Qcow2Info } from "./inspect.js";
 import { L1Table } from "./reader/l1-table.js";
 import { RefcountTable } from "./refcount-table.js";
@@ -81,7 +82,13 @@ async function scan(source: ByteSource, info: Qcow2Info): Promise<RefcountReport
     orphans: [],
     unresolvedClusters: 0,
   };
-  const l1 = await L1Table.load(source, info.l1TableOffset, info.l1Size, clusterSize, "active");
+  const l1 = await L1Table.load(
+    source,
+    exactField(info.l1TableOffset, "l1_table_offset", info.outOfRange),
+    info.l1Size,
+    clusterSize,
+    "active",
+  );
   const hasDataFile = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTERNAL_DATA_FILE);
   const extendedL2 = hasFeature(info.incompatibleFeatures, INCOMPAT_EXTENDED_L2);
   const entrySize = l2EntrySize(extendedL2);

@@ -43,6 +43,11 @@ export interface Qcow2Snapshot {
   l1Size: number;
   extraDataSize: number;
   /**
+   * Exact decimal values of the 64-bit fields above 2^53 − 1 (whose number
+   * fields above are `NaN`), present only when there are such fields.
+   */
+  exact?: Partial<Record<"l1TableOffset" | "vmStateSize" | "diskSize" | "icount", string>>;
+  /**
    * How much of the entry lies past end of file. QEMU reads those bytes as
    * zeros and lists the entry anyway (an entry wholly past the end is an
    * empty snapshot dated 1970); an examiner should not take it for a real one.
@@ -114,6 +119,20 @@ export async function readSnapshots(source: ByteSource, info?: Qcow2Info): Promi
 
 /** The `outOfRange` name of entry `index`'s L1 table offset (its exact value when above 2^53). */
 export const snapshotL1Field = (index: number) => `snapshot[${index}].l1_table_offset`;
+
+/** The exact values of an entry's out-of-range fields, keyed as in {@link Qcow2Snapshot}. */
+function exactFields(fields: readonly OutOfRangeField[]): Qcow2Snapshot["exact"] {
+  if (fields.length === 0) return undefined;
+  const out: NonNullable<Qcow2Snapshot["exact"]> = {};
+  for (const f of fields) {
+    const key = f.field.slice(f.field.indexOf(".") + 1);
+    if (key === "l1_table_offset") out.l1TableOffset = f.value;
+    else if (key === "vm_state_size_large") out.vmStateSize = f.value;
+    else if (key === "disk_size") out.diskSize = f.value;
+    else if (key === "icount") out.icount = f.value;
+  }
+  return out;
+}
 
 /** Bytes of the entry that follow its fixed part: extra data, id, name. */
 const variableBytes = (f: { extra_data_size: number; id_str_size: number; name_size: number }) =>
@@ -211,7 +230,14 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
     }
     const pastEof = end <= source.size ? "none" : offset >= source.size ? "wholly" : "partly";
     if (pastEof !== "none") table.truncated = true;
-    const extra = decodeSnapshotExtra(extraBytes, table.outOfRange);
+    const before = table.outOfRange.length;
+    const extra = decodeSnapshotExtra(extraBytes, table.outOfRange, index);
+    const l1TableOffset = toSafeNumber(
+      fixed.l1_table_offset,
+      snapshotL1Field(index),
+      table.outOfRange,
+    );
+    const exact = exactFields(table.outOfRange.slice(before));
     const clock = splitNanoseconds(fixed.vm_clock_nsec);
     table.snapshots.push({
       index,
@@ -226,9 +252,10 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
       vmStateSize: extra.vmStateSizeLarge ?? fixed.vm_state_size,
       diskSize: extra.diskSize,
       icount: extra.icount,
-      l1TableOffset: toSafeNumber(fixed.l1_table_offset, snapshotL1Field(index), table.outOfRange),
+      l1TableOffset,
       l1Size: fixed.l1_size,
       extraDataSize: fixed.extra_data_size,
+      ...(exact === undefined ? {} : { exact }),
       pastEof,
     });
     table.tableBytes = end - first;

@@ -10,7 +10,7 @@ import { exercise } from "./fuzz/exercise.js";
 // fixture through every entry point. Each must end in a result or a
 // Qcow2Error, in time, without the heap growing past its bound.
 export const CI_MUTANTS = 10_000;
-const TIME_LIMIT_MS = 2_000;
+const TIME_LIMIT_MS = 10_000; // a hang detector, not a timing test: generous for loaded machines
 const HEAP_LIMIT_MB = 768;
 
 describe("mutation fuzzing (fixed seeds)", () => {

@@ -15,7 +15,7 @@ export { renderCsv } from "./render/csv.js";
 export { escapeForTerminal } from "./render/escape.js";
 export { renderJson } from "./render/json.js";
 export { renderJsonLines } from "./render/jsonl.js";
-export type { SarifLevel } from "./render/sarif.js";
+export type { SarifLevel, SarifOptions } from "./render/sarif.js";
 export { renderSarif, sarifLevel } from "./render/sarif.js";
 export type { TextOptions } from "./render/text.js";
 export { renderText } from "./render/text.js";
@@ -33,6 +33,7 @@ export {
   maxSeverityOf,
   sortFindings,
 } from "./report.js";
+export { REPORT_LINE_SCHEMA_URL, REPORT_SCHEMA_URL } from "./schema.js";
 export type { Severity } from "./severity.js";
 export {
   compareSeverity,

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   buildImageReport,
   CATEGORIES,
+  REPORT_SCHEMA_URL,
   type ReportEnvelope,
   renderJson,
   SEVERITIES,
@@ -41,6 +42,18 @@ describe("renderJson", () => {
     expect(validate(doc)).toBe(false);
   });
 
+  it("names the published schema of this package version first, as $schema", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    const out = renderJson(sampleEnvelope());
+    expect(out.split("\n")[1]).toBe(`  "$schema": "${REPORT_SCHEMA_URL}",`);
+    // The address is the schema file as npm publishes it: this package, this version, this path.
+    expect(REPORT_SCHEMA_URL).toBe(
+      `https://unpkg.com/${pkg.name}@${pkg.version}/schema/report.schema.json`,
+    );
+    expect(pkg.exports["./schema/report.schema.json"]).toBe("./schema/report.schema.json");
+    expect(pkg.files).toContain("schema");
+  });
+
   it("keeps the schema's severity and category enums in sync with the code", () => {
     expect(schema.$defs.severity.enum).toEqual(SEVERITIES);
     expect(schema.$defs.category.enum).toEqual(CATEGORIES);
@@ -49,7 +62,7 @@ describe("renderJson", () => {
   it("pretty-prints with two spaces and a trailing newline", () => {
     const out = renderJson(sampleEnvelope());
     expect(out.endsWith("}\n")).toBe(true);
-    expect(out.split("\n")[1]).toBe('  "tool": {');
+    expect(out.split("\n")[2]).toBe('  "tool": {');
   });
 
   it("writes keys in a stable order regardless of input key order", () => {
@@ -94,7 +107,9 @@ describe("renderJson", () => {
       ],
     };
     expect(renderJson(scrambled)).toBe(renderJson(ordered));
-    expect(renderJson(ordered)).toBe(`${JSON.stringify(ordered, null, 2)}\n`);
+    expect(renderJson(ordered)).toBe(
+      `${JSON.stringify({ $schema: REPORT_SCHEMA_URL, ...ordered }, null, 2)}\n`,
+    );
   });
 
   it("omits severity for unrated findings rather than writing null", () => {
@@ -129,7 +144,7 @@ describe("custody fields", () => {
       ],
     };
     const parsed = JSON.parse(renderJson(env));
-    expect(Object.keys(parsed)).toEqual(["tool", "run", "images"]);
+    expect(Object.keys(parsed)).toEqual(["$schema", "tool", "run", "images"]);
     expect(Object.keys(parsed.images[0].container.hashes)).toEqual(["md5", "sha256"]);
     expect(validate(parsed), JSON.stringify(validate.errors)).toBe(true);
   });

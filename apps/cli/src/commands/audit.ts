@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { codeCatalog } from "@x/qcow2-forensic";
 import {
   compareSeverity,
   DEFAULT_MAX_FINDINGS_PER_CODE,
@@ -135,7 +136,13 @@ export async function runAudit(
     run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
     images: reports,
   };
-  if (options.format !== "jsonl") io.stdout.write(render(envelope, options.format, io, guestFacts));
+  const exitCode = auditExitCode(reports, failOn);
+  if (options.format !== "jsonl")
+    io.stdout.write(render(envelope, options.format, io, exitCode, guestFacts));
+  return exitCode;
+}
+
+function auditExitCode(reports: readonly ImageReport[], failOn: Severity | undefined): number {
   if (reports.some((i) => i.error !== null)) return EXIT.unreadable;
   if (
     failOn !== undefined &&
@@ -150,6 +157,7 @@ function render(
   envelope: ReportEnvelope,
   format: Format,
   io: Io,
+  exitCode: number,
   guestFacts: readonly DatedFact[],
 ): string {
   switch (format) {
@@ -158,7 +166,12 @@ function render(
     case "csv":
       return renderCsv(envelope);
     case "sarif":
-      return renderSarif(envelope);
+      return renderSarif(envelope, {
+        informationUri: TOOL.informationUri,
+        baseDirectory: process.cwd(),
+        exitCode,
+        ruleDescriptions: Object.fromEntries(codeCatalog().map((c) => [c.code, c.meaning])),
+      });
     case "timeline":
       return renderTimeline(envelope, "csv", guestFacts);
     case "bodyfile":
@@ -218,21 +231,33 @@ export function registerAudit(
     .addHelpText(
       "after",
       `
-Formats: text (coloured on a terminal; NO_COLOR/FORCE_COLOR honoured), json, jsonl (one finding per line, streamed),
-csv (RFC 4180), sarif (2.1.0), timeline (dated facts as CSV: snapshot dates, and the creation, last-mount and
-last-write times of the guest's filesystems in every state), bodyfile (the same as a Sleuth Kit body file for
-mactime/plaso).
+Formats, and the client each is for:
+  text      people: aligned, coloured on a terminal (NO_COLOR/FORCE_COLOR honoured)
+  json      scripts: one document, "$schema" names its published JSON Schema 2020-12
+            (@x/report/schema/report.schema.json)
+  jsonl     log pipelines and jq: one finding per line, streamed; each line follows
+            @x/report/schema/report-line.schema.json
+  csv       spreadsheets: RFC 4180, one row per finding
+  sarif     code-scanning dashboards and SARIF viewers: SARIF 2.1.0 that Microsoft's
+            sarif-multitool validate accepts with no error or warning
+  timeline  Timesketch: CSV with message, datetime (ISO 8601), timestamp_desc, timestamp (µs),
+            then path, subject, event, size; events are the snapshot dates and the creation,
+            last-mount and last-write times of the guest's filesystems in every state
+  bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
 
-Unless --quick, the audit also looks inside the guest disk of every state it can open (active disk, the newest
-16 snapshots, the backing file): encrypted volumes, hibernation images, partition tables and boot code that
-changed between states, damaged GPTs, data outside the partitions, filesystem errors and impossible times.
+Unless --quick, the audit also looks inside the guest disk of every state it can open (active disk,
+the newest 16 snapshots, the backing file): encrypted volumes, hibernation images, partition tables
+and boot code that changed between states, damaged GPTs, data outside the partitions, filesystem
+errors and impossible filesystem times.
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 
 Examples:
   $ qcow2-forensic audit evidence/disk.qcow2
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
-  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/`,
+  $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
+  $ qcow2-forensic audit --format sarif /evidence/disk.qcow2 > disk.sarif
+  $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
       setExit(await runAudit(paths, options, io, argv));

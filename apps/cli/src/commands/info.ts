@@ -1,4 +1,4 @@
-import { toQemuImgInfo } from "@x/qcow2-core";
+import { stringifyQemuJson, toQemuImgInfo } from "@x/qcow2-core";
 import { openImage } from "@x/qcow2-core/node";
 import { readVolumes } from "@x/volumes";
 import type { Command } from "commander";
@@ -49,10 +49,11 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
     extensions: info.extensions,
     "feature-name-table": info.featureNameTable,
     "snapshot-table-truncated": snapshots.truncated,
+    "qemu-refuses": facts.qemuRefusal?.message ?? null,
     problems: [...info.problems, ...snapshots.problems, ...bitmaps.problems],
     "out-of-range": [...info.outOfRange, ...snapshots.outOfRange],
   };
-  io.stdout.write(`${JSON.stringify({ ...qemu, [EXTRA_INFO_KEY]: extra }, null, 4)}\n`);
+  io.stdout.write(`${stringifyQemuJson({ ...qemu, [EXTRA_INFO_KEY]: extra })}\n`);
   return EXIT.ok;
 }
 

@@ -1,10 +1,10 @@
-import { toQemuSnapshotList } from "@x/qcow2-core";
+import { stringifyQemuJson, toQemuSnapshotList } from "@x/qcow2-core";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
 import { renderSnapshotsText } from "../views/snapshots-text.js";
-import { formatFacts } from "../views/timeline.js";
+import { formatFacts, snapshotCreated, sortFacts } from "../views/timeline.js";
 
 const FORMATS = ["table", "json", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
@@ -17,15 +17,9 @@ export async function runSnapshots(
   const { snapshots } = await readImageFacts(path);
   const format = options.json ? "json" : options.format;
   if (format === "json") {
-    io.stdout.write(`${JSON.stringify(toQemuSnapshotList(snapshots.snapshots), null, 4)}\n`);
+    io.stdout.write(`${stringifyQemuJson(toQemuSnapshotList(snapshots.snapshots))}\n`);
   } else if (format === "timeline" || format === "bodyfile") {
-    const facts = snapshots.snapshots.map((s) => ({
-      unixSecs: s.dateSec,
-      path,
-      subject: `snapshot ${s.id} "${s.name}"`,
-      event: "internal snapshot created",
-      size: s.vmStateSize,
-    }));
+    const facts = sortFacts(snapshots.snapshots.map((s) => snapshotCreated(path, s)));
     io.stdout.write(formatFacts(facts, format === "timeline" ? "csv" : "bodyfile"));
   } else {
     io.stdout.write(renderSnapshotsText(path, snapshots));
@@ -46,7 +40,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .addOption(
       new Option(
         "-f, --format <format>",
-        "table, json (qemu-img's snapshot keys), timeline (CSV) or bodyfile (Sleuth Kit)",
+        "table, json (qemu-img's snapshot keys), timeline (Timesketch CSV) or bodyfile (for Sleuth Kit's mactime)",
       )
         .choices(FORMATS)
         .default("table"),
@@ -54,7 +48,7 @@ export function registerSnapshots(program: Command, io: Io, setExit: (code: numb
     .option("--json", "same as --format json")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt",
+      "\nExamples:\n  $ qcow2-forensic snapshots disk.qcow2\n  $ qcow2-forensic snapshots --json disk.qcow2\n  $ qcow2-forensic snapshots --format bodyfile disk.qcow2 >> body.txt && mactime -b body.txt\n  $ qcow2-forensic snapshots --format timeline disk.qcow2 > snapshots.csv   # import into Timesketch",
     )
     .action(async (path: string, options: { json?: boolean; format: Format }) => {
       setExit(await runSnapshots(path, options, io));

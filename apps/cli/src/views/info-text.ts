@@ -92,5 +92,7 @@ export function renderInfoText(path: string, facts: ImageFacts, guestVolumes?: s
     for (const p of problems) text += `\n  ${safe(p.message)}`;
     for (const f of outOfRange) text += `\n  ${f.field} = ${f.value} exceeds 2^53-1`;
   }
+  if (facts.qemuRefusal !== null)
+    text += `\nQEMU refuses to open this image: ${safe(facts.qemuRefusal.message)}`;
   return `${text}\n`;
 }

@@ -1,15 +1,20 @@
 import type { GuestTime } from "@x/qcow2-forensic";
 import { type ImageReport, type ReportEnvelope, renderJsonLines } from "@x/report";
+import { renderBodyfile } from "./bodyfile.js";
+import { renderTimelineCsv } from "./timeline-csv.js";
 
-/** One dated fact for a timeline. */
+/** One dated fact for a timeline: one event, one time. */
 export interface DatedFact {
   unixSecs: number;
   path: string;
   /** What the date belongs to, e.g. `snapshot 1 "before-update"`. */
   subject: string;
+  /** What happened, e.g. `internal snapshot created`. */
   event: string;
-  /** Size in bytes the fact concerns (VM state size for snapshots), or 0. */
-  size: number;
+  /** Which time this is, in plaso's words (Timesketch's `timestamp_desc`), e.g. `Creation Time`. */
+  timestampDesc: string;
+  /** Size in bytes the fact concerns (VM state size for snapshots), as a decimal string. */
+  size: string;
 }
 
 /** The JSON Lines of one image (one line per finding, each with its path). */
@@ -17,50 +22,66 @@ export function jsonLinesFor(report: ImageReport): string {
   return renderJsonLines({ tool: { name: "", version: "" }, images: [report] });
 }
 
-/** Dated facts the findings carry: snapshot creation times (and time anomalies). */
+/** A snapshot's creation, the one dated event a QCOW2 image records. */
+export function snapshotCreated(
+  path: string,
+  snapshot: { id: string; name: string; dateSec: number; vmStateSize: number | string },
+): DatedFact {
+  return {
+    unixSecs: snapshot.dateSec,
+    path,
+    subject: `snapshot ${snapshot.id} "${snapshot.name}"`,
+    event: "internal snapshot created",
+    timestampDesc: "Creation Time",
+    size: String(snapshot.vmStateSize),
+  };
+}
+
+// Unsigned decimal seconds as the snapshot table stores them (32 bits): always a valid date.
+const SECONDS = /^\d{1,10}$/;
+
+/** Dated facts the findings carry: snapshot creation times, in time order. */
 export function datedFacts(envelope: ReportEnvelope): DatedFact[] {
   const out: DatedFact[] = [];
   for (const image of envelope.images) {
     for (const f of image.findings) {
       if (f.code !== "QCOW2-SNAPSHOT") continue;
       const field = (name: string) => f.evidence.find((e) => e.field === name)?.value ?? "";
-      out.push({
-        unixSecs: Number(field("date_unix_secs")),
-        path: image.path,
-        subject: `snapshot ${field("snapshot_id")} "${field("snapshot_name")}"`,
-        event: "internal snapshot created",
-        size: Number(field("vm_state_size")) || 0,
-      });
+      // A finding without a readable date is no timeline event: never a made-up 1970.
+      const date = field("date_unix_secs");
+      if (!SECONDS.test(date)) continue;
+      out.push(
+        snapshotCreated(image.path, {
+          id: field("snapshot_id"),
+          name: field("snapshot_name"),
+          dateSec: Number(date),
+          vmStateSize: field("vm_state_size") || "0",
+        }),
+      );
     }
   }
-  return out.sort((a, b) => a.unixSecs - b.unixSecs || a.path.localeCompare(b.path));
+  return sortFacts(out);
 }
 
-const csvCell = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-const iso = (s: number) => {
-  const d = new Date(s * 1000);
-  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
-};
+/** Time order, then path and subject (code-unit order: the same on every machine). */
+export function sortFacts(facts: readonly DatedFact[]): DatedFact[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...facts].sort(
+    (a, b) => a.unixSecs - b.unixSecs || cmp(a.path, b.path) || cmp(a.subject, b.subject),
+  );
+}
 
-/** Renders dated facts as CSV (RFC 4180) or a Sleuth Kit body file (mactime/plaso). */
+/** Renders dated facts as a Timesketch CSV or a Sleuth Kit body file. */
 export function formatFacts(facts: readonly DatedFact[], kind: "csv" | "bodyfile"): string {
-  if (kind === "bodyfile") {
-    // TSK 3.x body: MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime
-    return facts
-      .map((f) => {
-        const name = `${f.path}:${f.subject} (${f.event})`
-          .replaceAll("|", "\\|")
-          .replace(/[\r\n]/g, " ");
-        return `0|${name}|0|0|0|0|${f.size}|0|${f.unixSecs}|${f.unixSecs}|${f.unixSecs}`;
-      })
-      .map((l) => `${l}\n`)
-      .join("");
-  }
-  const rows = [["timestamp_utc", "unix_secs", "path", "subject", "event", "size"]];
-  for (const f of facts)
-    rows.push([iso(f.unixSecs), String(f.unixSecs), f.path, f.subject, f.event, String(f.size)]);
-  return rows.map((r) => `${r.map(csvCell).join(",")}\r\n`).join("");
+  return kind === "bodyfile" ? renderBodyfile(facts) : renderTimelineCsv(facts);
 }
+
+/** plaso's `timestamp_desc` for each guest filesystem event. */
+const GUEST_TIME_DESC: Record<string, string> = {
+  "filesystem created": "Creation Time",
+  "filesystem last mounted": "Last Mount Time",
+  "filesystem last written": "Last Written Time",
+};
 
 /** The guest filesystems' times of one image as dated facts (subject: state and volume). */
 export function guestDatedFacts(path: string, times: readonly GuestTime[]): DatedFact[] {
@@ -69,7 +90,8 @@ export function guestDatedFacts(path: string, times: readonly GuestTime[]): Date
     path,
     subject: `${t.state}: ${t.volume}`,
     event: t.event,
-    size: 0,
+    timestampDesc: GUEST_TIME_DESC[t.event] ?? "Time",
+    size: "0",
   }));
 }
 
@@ -79,9 +101,5 @@ export function renderTimeline(
   kind: "csv" | "bodyfile",
   guest: readonly DatedFact[] = [],
 ): string {
-  const facts = [...datedFacts(envelope), ...guest].sort(
-    (a, b) =>
-      a.unixSecs - b.unixSecs || a.path.localeCompare(b.path) || a.subject.localeCompare(b.subject),
-  );
-  return formatFacts(facts, kind);
+  return formatFacts(sortFacts([...datedFacts(envelope), ...guest]), kind);
 }

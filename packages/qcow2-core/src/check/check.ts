@@ -22,12 +22,7 @@ import { refcountAt } from "../format/refcount.js";
 import { inspect, type Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import { qemuBitmapRefusal } from "../qemu/bitmap-load.js";
-import {
-  type Qcow2Snapshot,
-  readSnapshots,
-  type SnapshotTable,
-  snapshotL1Field,
-} from "../snapshots.js";
+import { type Qcow2Snapshot, readSnapshots, type SnapshotTable } from "../snapshots.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { OVERFLOW, ownerCode, ownerOf, RefcountAccumulator } from "./accumulator.js";
 import { assertCheckable } from "./open-checks.js";
@@ -40,6 +35,12 @@ import {
 } from "./types.js";
 
 const hex = (n: number) => n.toString(16);
+/**
+ * QEMU's BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): the block layer
+ * refuses any read ending beyond it (EIO), where a read merely past end of
+ * file returns zeros.
+ */
+const BDRV_MAX_LENGTH = 2 ** 63 - 2 ** 30;
 /** A synchronous read with the same typed-error guarantee as the async ones. */
 function readSyncSafely(
   source: ByteSource,
@@ -358,8 +359,7 @@ class Checker {
 
   /** A snapshot's L1 table offset at full width (the table decoder stores `NaN` above 2^53). */
   private snapshotL1(sn: Qcow2Snapshot): { at: number; exact: bigint } {
-    const field = snapshotL1Field(sn.index);
-    const exact = exactField(sn.l1TableOffset, field, this.snapshots.outOfRange);
+    const exact = BigInt(sn.exact?.l1TableOffset ?? sn.l1TableOffset);
     return { at: Number(exact), exact };
   }
 
@@ -374,6 +374,20 @@ class Checker {
     if (size === 0) return;
     const offset = table.at;
     this.inc(offset, size * 8, owner, referrer, table.exact);
+    if (table.exact + BigInt(size * 8) > BigInt(BDRV_MAX_LENGTH)) {
+      // QEMU's read fails there (EIO) and check_refcounts_l1 gives up the whole check.
+      this.problem({
+        kind: "check-error",
+        message: "ERROR: I/O error in check_refcounts_l1",
+        entryOffset: referrer,
+        corruption: false,
+      });
+      throw new Qcow2Error(
+        "INVALID_STRUCTURE",
+        `Check failed: Input/output error (the L1 table at 0x${table.exact.toString(16)} lies beyond what QEMU can read)`,
+        { field: "l1_table_offset", value: table.exact.toString() },
+      );
+    }
     const l1 = await readPadded(this.source, offset, size * 8);
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
@@ -655,8 +669,12 @@ class Checker {
         this.refTable.getUint32(t * 8),
         this.refTable.getUint32(t * 8 + 4),
       );
+      // Misaligned (QEMU signals corruption) or beyond the block layer's range: EIO.
       if (offset !== 0)
-        block = offset % this.cs !== 0 ? null : await readPadded(this.source, offset, this.cs);
+        block =
+          offset % this.cs !== 0 || offset + this.cs > BDRV_MAX_LENGTH
+            ? null
+            : await readPadded(this.source, offset, this.cs);
     }
     if (t * this.perBlock < this.fileClusters + this.perBlock) this.blocks.set(t, block);
     return block;

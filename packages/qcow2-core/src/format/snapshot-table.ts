@@ -46,7 +46,9 @@ const ICOUNT_UNSET = 0xffffffffffffffffn;
 export function decodeSnapshotExtra(
   bytes: Uint8Array,
   outOfRange: OutOfRangeField[],
+  index?: number,
 ): SnapshotExtra {
+  const name = (field: string) => (index === undefined ? field : `snapshot[${index}].${field}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u64 = (at: number) => (bytes.length >= at + 8 ? view.getBigUint64(at) : null);
   const large = u64(SNAPSHOT_EXTRA_LAYOUT.vm_state_size_large.offset);
@@ -54,13 +56,13 @@ export function decodeSnapshotExtra(
   const icount = u64(SNAPSHOT_EXTRA_LAYOUT.icount.offset);
   return {
     vmStateSizeLarge:
-      large === null ? null : toSafeNumber(large, "vm_state_size_large", outOfRange),
-    diskSize: disk === null ? null : toSafeNumber(disk, "disk_size", outOfRange),
+      large === null ? null : toSafeNumber(large, name("vm_state_size_large"), outOfRange),
+    diskSize: disk === null ? null : toSafeNumber(disk, name("disk_size"), outOfRange),
     // All-ones means "not recorded" (QEMU writes -1 when icount is off).
     icount:
       icount === null || icount === ICOUNT_UNSET
         ? null
-        : toSafeNumber(icount, "icount", outOfRange),
+        : toSafeNumber(icount, name("icount"), outOfRange),
   };
 }
 

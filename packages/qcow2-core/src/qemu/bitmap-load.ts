@@ -129,6 +129,13 @@ export async function qemuBitmapRefusal(
     );
   // Tables of bitmaps in use are never read (their data is unusable).
   for (const t of tables) {
+    // The block layer refuses a read ending beyond BDRV_MAX_LENGTH.
+    if (t.offset + BigInt(t.entries) * 8n > (1n << 63n) - (1n << 30n))
+      return refuse(
+        `Could not read bitmap_table table from image for bitmap '${t.name}': Input/output error`,
+        "bitmap_table_offset",
+        t.offset.toString(),
+      );
     if (!(await tableEntriesValid(source, t.offset, t.entries, cs)))
       return refuse(
         `Could not read bitmap_table table from image for bitmap '${t.name}': Invalid argument`,

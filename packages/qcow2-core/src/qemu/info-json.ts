@@ -101,7 +101,8 @@ export function toQemuImgInfo(info: Qcow2Info, inputs: QemuInfoInputs): QemuImgI
   const ordered: Record<string, unknown> = {};
   if (inputs.snapshots !== undefined && inputs.snapshots.length > 0)
     ordered.snapshots = toQemuSnapshotList(inputs.snapshots);
-  ordered["virtual-size"] = info.virtualSize;
+  // bdrv_getlength: whole sectors.
+  ordered["virtual-size"] = Math.floor(info.virtualSize / 512) * 512;
   ordered.filename = inputs.filename;
   if (info.clusterSize !== null) ordered["cluster-size"] = info.clusterSize;
   ordered.format = info.version === 1 ? "qcow" : "qcow2";

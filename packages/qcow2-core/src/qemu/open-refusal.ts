@@ -13,6 +13,9 @@ import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import type { SnapshotTable } from "../snapshots.js";
 
+/** QEMU's BDRV_MAX_LENGTH: INT64_MAX aligned down to 1 GiB; reads ending beyond it fail with EIO. */
+const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
+
 /** Why QEMU will not open an image, in QEMU's words. */
 export interface OpenRefusal {
   code: Qcow2ErrorCode;
@@ -186,6 +189,15 @@ export function qemuOpenRefusal(
     "Active L1 table",
   );
   if (l1 !== null) return l1;
+  // The block layer refuses reads ending beyond BDRV_MAX_LENGTH (EIO), and QEMU reads the L1 table at open.
+  const l1At = exactField(info.l1TableOffset, "l1_table_offset", info.outOfRange);
+  if (info.l1Size > 0 && l1At + BigInt(info.l1Size) * 8n > BDRV_MAX_LENGTH)
+    return refuse(
+      "INVALID_STRUCTURE",
+      "Could not read L1 table: Input/output error",
+      "l1_table_offset",
+      l1At,
+    );
 
   // size_to_l1: the L1 entries the virtual size needs.
   const size = exactField(info.virtualSize, "size", info.outOfRange);
@@ -306,7 +318,7 @@ function extensionRefusal(info: Qcow2Info, cs: number): OpenRefusal | null {
           );
       }
     }
-    if (ext.name === "bitmaps" && info.bitmaps !== null) {
+    if (ext.name === "bitmaps") {
       const refusal = bitmapsRefusal(info, ext.length, cs);
       if (refusal !== null) return refusal;
     }
@@ -323,8 +335,8 @@ function bitmapsRefusal(info: Qcow2Info, length: number, cs: number): OpenRefusa
       length,
     );
   // Without the autoclear bit QEMU only warns: the bitmaps are dropped as inconsistent.
-  if (!info.autoclearFeatures.names.includes("bitmaps")) return null;
-  const b = info.bitmaps as NonNullable<Qcow2Info["bitmaps"]>;
+  if (!info.autoclearFeatures.names.includes("bitmaps") || info.bitmaps === null) return null;
+  const b = info.bitmaps;
   if (b.reserved32 !== 0)
     return refuse(
       "INVALID_STRUCTURE",

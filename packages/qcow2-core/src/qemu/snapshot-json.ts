@@ -2,26 +2,41 @@ import type { Qcow2Snapshot } from "../snapshots.js";
 
 /** One snapshot as `qemu-img info --output=json` lists it. */
 export interface QemuSnapshotInfo {
-  icount?: number;
+  /** QEMU's signed 64-bit instruction count; a `bigint` beyond 2^53. */
+  icount?: number | bigint;
   "vm-clock-nsec": number;
   name: string;
   "date-sec": number;
   "date-nsec": number;
   "vm-clock-sec": number;
   id: string;
-  "vm-state-size": number;
+  /** A `bigint` beyond 2^53 (print with `stringifyQemuJson`). */
+  "vm-state-size": number | bigint;
 }
 
-/** Snapshots in qemu-img's JSON keys; `icount` only when recorded, as QEMU does. */
+const TWO_63 = 1n << 63n;
+
+/** icount as QEMU prints it: an int64, so values from 2^63 up are negative. */
+function icountOf(s: Qcow2Snapshot): number | bigint | null {
+  if (s.exact?.icount === undefined) return s.icount;
+  const raw = BigInt(s.exact.icount);
+  return raw >= TWO_63 ? raw - (1n << 64n) : raw;
+}
+
+/**
+ * Snapshots in qemu-img's JSON keys; `icount` only when recorded, as QEMU
+ * does. Values above 2^53 are exact `bigint`s.
+ */
 export function toQemuSnapshotList(snapshots: readonly Qcow2Snapshot[]): QemuSnapshotInfo[] {
   return snapshots.map((s) => ({
-    ...(s.icount === null ? {} : { icount: s.icount }),
+    ...(icountOf(s) === null ? {} : { icount: icountOf(s) as number | bigint }),
     "vm-clock-nsec": s.vmClockNsec,
     name: s.name,
     "date-sec": s.dateSec,
     "date-nsec": s.dateNsec,
     "vm-clock-sec": s.vmClockSec,
     id: s.id,
-    "vm-state-size": s.vmStateSize,
+    "vm-state-size":
+      s.exact?.vmStateSize === undefined ? s.vmStateSize : BigInt(s.exact.vmStateSize),
   }));
 }

@@ -1,4 +1,5 @@
 import { Qcow2Error } from "../errors.js";
+import { validateTable } from "../format/validate-table.js";
 import { LIMITS } from "../limits.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 
@@ -19,38 +20,40 @@ export class L1Table {
     return index < this.size ? this.view.getBigUint64(index * 8) : 0n;
   }
 
-  /** Loads `size` entries at `offset`, bounded and bounds-checked. */
+  /**
+   * Loads `size` entries at `offset` (exact, 64-bit), refused as QEMU's
+   * qcow2_validate_table refuses it (misaligned, too large, beyond the
+   * signed 64-bit range). A table past end of file reads as zeros, as in
+   * QEMU: nothing is allocated there (check reports it).
+   */
   static async load(
     source: ByteSource,
-    offset: number,
+    offset: bigint,
     size: number,
     clusterSize: number,
     what: string,
   ): Promise<L1Table> {
-    if (size > LIMITS.maxL1Entries) {
+    const refused = validateTable(
+      offset,
+      size,
+      8,
+      LIMITS.maxL1Entries * 8,
+      clusterSize,
+      "L1 table",
+    );
+    if (refused !== null) {
       throw new Qcow2Error(
-        "L1_TOO_LARGE",
-        `${what}: l1_size ${size} exceeds the limit of ${LIMITS.maxL1Entries} entries`,
+        refused.endsWith("too large") ? "L1_TOO_LARGE" : "INVALID_STRUCTURE",
+        `${what}: ${refused} (l1_table_offset 0x${offset.toString(16)}, l1_size ${size})`,
         {
-          field: "l1_size",
-          value: size,
+          field: refused.endsWith("too large") ? "l1_size" : "l1_table_offset",
+          value: refused.endsWith("too large") ? size : offset,
         },
       );
     }
-    if (size === 0) return new L1Table(offset, 0, new Uint8Array(0));
-    if (!Number.isFinite(offset) || offset % clusterSize !== 0) {
-      throw new Qcow2Error(
-        "INVALID_STRUCTURE",
-        `${what}: L1 table offset ${offset} is not cluster-aligned`,
-        {
-          field: "l1_table_offset",
-          value: offset,
-          offset,
-        },
-      );
-    }
-    // QEMU zero-fills an L1 table that runs past end of file; so do we (check reports it).
-    const bytes = await readPadded(source, offset, size * 8);
-    return new L1Table(offset, size, bytes);
+    const at = Number(offset);
+    if (size === 0 || offset >= BigInt(source.size))
+      return new L1Table(at, size, new Uint8Array(size * 8));
+    return new L1Table(at, size, await readPadded(source, at, size * 8));
   }
 }

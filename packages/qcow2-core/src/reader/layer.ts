@@ -53,3 +53,8 @@ export function pushRange(ranges: GuestRange[], start: number, length: number): 
   if (last !== undefined && last.start + last.length === start) last.length += length;
   else ranges.push({ start, length });
 }
+
+/** The virtual size QEMU presents (bs->total_sectors): `size` rounded down to whole 512-byte sectors. */
+export function wholeSectors(size: number): number {
+  return Math.floor(size / 512) * 512;
+}

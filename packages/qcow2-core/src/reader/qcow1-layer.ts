@@ -6,7 +6,7 @@ import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import type { Decompressor } from "./decompress.js";
-import { type GuestRange, type Layer, type LayerExtent, pushRange } from "./layer.js";
+import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
 import { LruCache } from "./lru-cache.js";
 
 type Qcow1Cluster =
@@ -77,19 +77,18 @@ export class Qcow1Layer implements Layer {
         },
       );
     }
-    if (!Number.isFinite(header.l1TableOffset)) {
-      throw new Qcow2Error("OUT_OF_RANGE", "QCOW1 l1_table_offset exceeds 2^53-1", {
-        field: "l1_table_offset",
-      });
-    }
-    const l1 = await readPadded(source, header.l1TableOffset, header.l1Size * 8);
+    // An L1 table past end of file (however far: an offset above 2^53 is
+    // `NaN` here) reads as zeros in QEMU: the whole disk is unallocated.
+    const l1 = Number.isFinite(header.l1TableOffset)
+      ? await readPadded(source, header.l1TableOffset, header.l1Size * 8)
+      : new Uint8Array(header.l1Size * 8);
     return new Qcow1Layer(
       source,
       header.clusterBits,
       header.l2Bits,
       new DataView(l1.buffer, l1.byteOffset, l1.byteLength),
       header.l1Size,
-      info.virtualSize,
+      wholeSectors(info.virtualSize),
       deflate,
       cipher,
     );

@@ -16,6 +16,7 @@ import {
   type SubclusterType,
   subclusterType,
 } from "../format/l2-entry.js";
+import { exactField } from "../format/numbers.js";
 import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
 import type { Qcow2Snapshot } from "../snapshots.js";
@@ -27,7 +28,7 @@ import {
 } from "../source/byte-source.js";
 import type { Decompressor, ZstdDecompressor } from "./decompress.js";
 import { L1Table } from "./l1-table.js";
-import { type GuestRange, type Layer, type LayerExtent, pushRange } from "./layer.js";
+import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
 import { LruCache } from "./lru-cache.js";
 
 /** Runs of one L2 table (see Qcow2Layer.tableRuns). */
@@ -111,12 +112,16 @@ export class Qcow2Layer implements Layer {
   ): Promise<Qcow2Layer> {
     const clusterSize = info.clusterSize as number;
     const snapshot = options.snapshot;
-    const l1Offset = snapshot?.l1TableOffset ?? info.l1TableOffset;
+    const l1Offset =
+      snapshot === undefined || snapshot === null
+        ? exactField(info.l1TableOffset, "l1_table_offset", info.outOfRange)
+        : BigInt(snapshot.exact?.l1TableOffset ?? snapshot.l1TableOffset);
     const l1Size = snapshot?.l1Size ?? info.l1Size;
     // QEMU's qcow2_snapshot_load_tmp (qemu-img convert -l) swaps in the
     // snapshot's L1 table but keeps the current virtual size; the snapshot's
     // own recorded size stays available as `snapshot.diskSize`.
-    const virtualSize = options.virtualSizeOverride ?? info.virtualSize;
+    // QEMU's disk is bs->total_sectors whole sectors: a size that is not a multiple of 512 is cut.
+    const virtualSize = options.virtualSizeOverride ?? wholeSectors(info.virtualSize);
     const l1 = await L1Table.load(
       source,
       l1Offset,

@@ -1,10 +1,13 @@
 import type { ReportEnvelope } from "../report.js";
+import { REPORT_SCHEMA_URL } from "../schema.js";
 import { canonicalEnvelope } from "./canonical.js";
 
 /**
  * Pretty JSON (2-space indent, trailing newline) with keys in a fixed order:
- * the format described by `@x/report/schema/report.schema.json`. Findings are
- * written in the order given; use {@link buildImageReport} to sort them.
+ * the format described by `@x/report/schema/report.schema.json`, whose
+ * published address ({@link REPORT_SCHEMA_URL}) the document names in its
+ * first key, `$schema`. Findings are written in the order given; use
+ * {@link buildImageReport} to sort them.
  *
  * @example
  * ```ts
@@ -12,5 +15,6 @@ import { canonicalEnvelope } from "./canonical.js";
  * ```
  */
 export function renderJson(envelope: ReportEnvelope): string {
-  return `${JSON.stringify(canonicalEnvelope(envelope), null, 2)}\n`;
+  const document = { $schema: REPORT_SCHEMA_URL, ...canonicalEnvelope(envelope) };
+  return `${JSON.stringify(document, null, 2)}\n`;
 }

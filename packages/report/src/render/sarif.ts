@@ -1,8 +1,10 @@
 import type { Finding } from "../finding.js";
 import type { HostLocation } from "../location.js";
-import type { ReportEnvelope } from "../report.js";
+import type { ContainerFacts, ImageReport, ReportEnvelope } from "../report.js";
 import { compareSeverity, type Severity } from "../severity.js";
-import { canonicalEvidence, canonicalSource } from "./canonical.js";
+import { canonicalEvidence, canonicalFinding, canonicalSource } from "./canonical.js";
+import { FINGERPRINT_KEY, fingerprints } from "./fingerprint.js";
+import { artifactUri, directoryUri, SRCROOT, type UriLocation } from "./sarif-uri.js";
 
 /**
  * The SARIF result levels this renderer emits.
@@ -39,27 +41,107 @@ export function sarifLevel(severity: Severity | undefined): SarifLevel {
   }
 }
 
-// Keeps RFC 3986 pchar characters and "/" so ordinary paths pass through
-// unchanged; anything else (spaces, "%", "#", "?", non-ASCII) is percent-encoded
-// so viewers do not misread it. ":" is encoded too, otherwise a relative path
-// like "a:b.qcow2" would parse as a URI with scheme "a".
-const URI_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=@/]$/;
+/**
+ * What the caller knows beyond the envelope, for {@link renderSarif}.
+ *
+ * @example
+ * ```ts
+ * const options: SarifOptions = {
+ *   informationUri: "https://example.org/my-tool#readme",
+ *   baseDirectory: process.cwd(),
+ *   exitCode: 0,
+ *   ruleDescriptions: { "DATA_BEYOND_EOF": "allocated data past the end of the refcounted area" },
+ * };
+ * ```
+ */
+export interface SarifOptions {
+  /** `tool.driver.informationUri`: where a reader learns about the tool (its README or repository). */
+  informationUri?: string;
+  /**
+   * The absolute directory that relative image paths are relative to (usually
+   * the working directory): declared as `%SRCROOT%` in `originalUriBaseIds`.
+   */
+  baseDirectory?: string;
+  /** The exit code the tool returns for this run: `invocations[0].exitCode`. */
+  exitCode?: number;
+  /** A one-line description per rule id (finding code): each rule's `shortDescription`. */
+  ruleDescriptions?: Readonly<Record<string, string>>;
+}
 
-function toUriReference(path: string): string {
-  let out = "";
-  for (const ch of path) {
-    if (URI_SAFE.test(ch)) {
-      out += ch;
-      continue;
-    }
-    try {
-      out += encodeURIComponent(ch);
-    } catch {
-      // A lone surrogate cannot be UTF-8 encoded; mark it rather than fail the report.
-      out += "%EF%BF%BD";
-    }
+// SARIF's hash names (§3.24.11 refers to the IANA registry) for our digest keys.
+const SARIF_HASH_NAMES: Readonly<Record<string, string>> = {
+  sha256: "sha-256",
+  sha1: "sha-1",
+  md5: "md5",
+};
+
+function sarifHashes(container: ContainerFacts): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [algorithm, digest] of Object.entries(container.hashes).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  )) {
+    out[SARIF_HASH_NAMES[algorithm] ?? algorithm] = digest;
   }
   return out;
+}
+
+interface SarifArtifact {
+  location: UriLocation;
+  roles: string[];
+  length?: number;
+  hashes?: Record<string, string>;
+}
+
+// Role and custody facts also keep the artifact from being "location only" (SARIF2004).
+function artifact(img: ImageReport): SarifArtifact {
+  const out: SarifArtifact = { location: artifactUri(img.path), roles: ["analysisTarget"] };
+  if (img.container !== undefined) {
+    if (Number.isSafeInteger(img.container.size)) out.length = img.container.size;
+    out.hashes = sarifHashes(img.container);
+  }
+  return out;
+}
+
+// SARIF regions need exact integers; an offset beyond 2^53 (still in the
+// evidence, exactly) is cited without a region rather than rounded.
+function region(loc: HostLocation): Record<string, number> | undefined {
+  if (!Number.isSafeInteger(loc.offset)) return undefined;
+  return loc.length !== undefined && Number.isSafeInteger(loc.length)
+    ? { byteOffset: loc.offset, byteLength: loc.length }
+    : { byteOffset: loc.offset };
+}
+
+// A finding with no byte range of its own is about the image as a whole: it
+// cites the whole file when its size is known, else the file's start. SARIF
+// viewers (and the official validator, SARIF2017) expect every location to
+// carry a region.
+function wholeFile(img: ImageReport): Record<string, number> {
+  const size = img.container?.size;
+  return size !== undefined && Number.isSafeInteger(size)
+    ? { byteOffset: 0, byteLength: size }
+    : { byteOffset: 0 };
+}
+
+function physicalLocations(
+  f: Finding,
+  img: ImageReport,
+  artifactLocation: UriLocation & { index: number },
+) {
+  const regions = hostLocations(f).flatMap((loc) => {
+    const r = region(loc);
+    return r === undefined ? [] : [r];
+  });
+  if (regions.length === 0) regions.push(wholeFile(img));
+  return regions.map((r) => ({ physicalLocation: { artifactLocation, region: r } }));
+}
+
+// SARIF's rule `name` is a Pascal-case "friendly name" (§3.49.7): QCOW2-SNAPSHOT → Qcow2Snapshot.
+function friendlyName(id: string): string {
+  return id
+    .split(/[^A-Za-z0-9]+/)
+    .filter((word) => word !== "")
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase())
+    .join("");
 }
 
 function hostLocations(f: Finding): HostLocation[] {
@@ -100,52 +182,85 @@ function collectRules(envelope: ReportEnvelope): Map<string, RuleInfo> {
   return new Map([...rules].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+function ruleTable(rules: Map<string, RuleInfo>, descriptions: Readonly<Record<string, string>>) {
+  return [...rules].map(([id, rule]) => {
+    const name = friendlyName(id);
+    const description = descriptions[id];
+    return {
+      id,
+      ...(name === "" ? {} : { name }),
+      ...(description === undefined ? {} : { shortDescription: { text: description } }),
+      defaultConfiguration: { level: sarifLevel(rule.severity) },
+      properties: { tags: [...rule.categories].sort() },
+    };
+  });
+}
+
+function invocation(
+  envelope: ReportEnvelope,
+  exitCode: number | undefined,
+  workingDirectory: string | undefined,
+  notifications: readonly object[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (envelope.run !== undefined) {
+    out.arguments = [...envelope.run.commandLine];
+    out.startTimeUtc = envelope.run.startedAt;
+    out.endTimeUtc = envelope.run.finishedAt;
+  }
+  if (workingDirectory !== undefined) out.workingDirectory = { uri: workingDirectory };
+  if (exitCode !== undefined) out.exitCode = exitCode;
+  out.executionSuccessful = notifications.length === 0;
+  if (notifications.length > 0) out.toolExecutionNotifications = notifications;
+  return out;
+}
+
 /**
- * A SARIF 2.1.0 log with a single run. Each distinct finding code becomes a
- * rule (its default level from the most severe occurrence); each finding a
- * result whose artifact is the image path (percent-encoded only where needed
- * to be a valid URI reference) and, for host-file evidence, a byte region.
- * Severity, category, source and the full evidence go in `properties`. Image
- * errors appear as tool execution notifications with
- * `executionSuccessful: false`.
+ * A SARIF 2.1.0 log with a single run, for code-scanning dashboards and any
+ * SARIF viewer; the official validator (`sarif-multitool validate`) finds no
+ * error or warning in it. Each distinct finding code becomes a rule (default
+ * level from its most severe occurrence, `shortDescription` from
+ * `options.ruleDescriptions`); each finding a result in its image, cited by
+ * byte regions for host-file evidence (the whole file, or its start when its
+ * size is not recorded, for findings about the image as a whole), with a
+ * `partialFingerprints` entry
+ * that stays the same for the same finding in every run. Absolute image paths
+ * become `file://` URIs; relative ones stay relative to `%SRCROOT%`, declared
+ * in `originalUriBaseIds` as `options.baseDirectory`. The envelope's run facts
+ * and `options.exitCode` fill `invocations`; image errors appear there as
+ * tool execution notifications with `executionSuccessful: false`. Severity,
+ * category, source, the full evidence and, on a summary of findings folded
+ * beyond the per-code cap, `folded` go in `properties`.
  *
  * @example
  * ```ts
- * writeFileSync("report.sarif", renderSarif(envelope));
+ * writeFileSync("report.sarif", renderSarif(envelope, { baseDirectory: process.cwd(), exitCode: 0 }));
  * ```
  */
-export function renderSarif(envelope: ReportEnvelope): string {
+export function renderSarif(envelope: ReportEnvelope, options: SarifOptions = {}): string {
   const rules = collectRules(envelope);
   const ruleIndex = new Map([...rules.keys()].map((code, i) => [code, i]));
-  const artifacts = envelope.images.map((img) => ({ location: { uri: toUriReference(img.path) } }));
+  const artifacts = envelope.images.map(artifact);
+  const locate = (img: ImageReport, index: number) => ({ ...artifactUri(img.path), index });
 
   const results = envelope.images.flatMap((img, index) => {
-    const artifactLocation = { uri: toUriReference(img.path), index };
-    return img.findings.map((f) => {
-      const regions = hostLocations(f);
-      const locations =
-        regions.length === 0
-          ? [{ physicalLocation: { artifactLocation } }]
-          : regions.map((loc) => ({
-              physicalLocation: {
-                artifactLocation,
-                region:
-                  loc.length === undefined
-                    ? { byteOffset: loc.offset }
-                    : { byteOffset: loc.offset, byteLength: loc.length },
-              },
-            }));
+    const artifactLocation = locate(img, index);
+    const prints = fingerprints(img.findings);
+    return img.findings.map((f, i) => {
       const properties: Record<string, unknown> = {};
       if (f.severity !== undefined) properties.severity = f.severity;
       properties.category = f.category;
       properties.source = canonicalSource(f.source);
       properties.evidence = f.evidence.map(canonicalEvidence);
+      const { folded } = canonicalFinding(f);
+      if (folded !== undefined) properties.folded = folded;
       return {
         ruleId: f.code,
         ruleIndex: ruleIndex.get(f.code),
         level: sarifLevel(f.severity),
         message: { text: f.note },
-        locations,
+        locations: physicalLocations(f, img, artifactLocation),
+        partialFingerprints: { [FINGERPRINT_KEY]: prints[i] },
         properties,
       };
     });
@@ -158,39 +273,33 @@ export function renderSarif(envelope: ReportEnvelope): string {
             level: "error",
             message: { text: img.error.message },
             descriptor: { id: img.error.code },
-            locations: [
-              { physicalLocation: { artifactLocation: { uri: toUriReference(img.path), index } } },
-            ],
+            locations: [{ physicalLocation: { artifactLocation: locate(img, index) } }],
           },
         ]
       : [],
   );
-
-  const log = {
-    $schema: SARIF_SCHEMA,
-    version: "2.1.0",
-    runs: [
-      {
-        tool: {
-          driver: {
-            name: envelope.tool.name,
-            version: envelope.tool.version,
-            rules: [...rules].map(([id, rule]) => ({
-              id,
-              defaultConfiguration: { level: sarifLevel(rule.severity) },
-              properties: { tags: [...rule.categories].sort() },
-            })),
-          },
-        },
-        artifacts,
-        invocations: [
-          notifications.length === 0
-            ? { executionSuccessful: true }
-            : { executionSuccessful: false, toolExecutionNotifications: notifications },
-        ],
-        results,
-      },
-    ],
+  const base =
+    options.baseDirectory === undefined ? undefined : directoryUri(options.baseDirectory);
+  const driver: Record<string, unknown> = {
+    name: envelope.tool.name,
+    version: envelope.tool.version,
   };
+  if (options.informationUri !== undefined) driver.informationUri = options.informationUri;
+  driver.rules = ruleTable(rules, options.ruleDescriptions ?? {});
+
+  const run: Record<string, unknown> = { tool: { driver } };
+  if (artifacts.some((a) => a.location.uriBaseId === SRCROOT)) {
+    run.originalUriBaseIds = {
+      [SRCROOT]:
+        base === undefined
+          ? { description: { text: "The directory the tool was run from." } }
+          : { uri: base },
+    };
+  }
+  run.artifacts = artifacts;
+  run.invocations = [invocation(envelope, options.exitCode, base, notifications)];
+  run.results = results;
+
+  const log = { $schema: SARIF_SCHEMA, version: "2.1.0", runs: [run] };
   return `${JSON.stringify(log, null, 2)}\n`;
 }
