@@ -9,6 +9,8 @@ const ORDER = [
   "map", // against qemu-img map --output=json
   "info", // against qemu-img info --output=json
   "audit", // ours only, absolute targets
+  "remote", // http:// URLs served by nginx: bytes moved and times against qemu-img over http
+  "html", // audit --format html against our own audit --format json: the cost of the pictures
 ];
 
 export const GROUPS = await Promise.all(

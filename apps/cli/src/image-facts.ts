@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import {
   type BitmapDirectory,
   inspect,
+  isHttpUrl,
   type LuksInfo,
   type OpenRefusal,
   type Qcow2Info,
@@ -12,7 +13,8 @@ import {
   readSnapshots,
   type SnapshotTable,
 } from "@x/qcow2-core";
-import { openFileSource } from "@x/qcow2-core/node";
+import { openEvidence } from "./image-open.js";
+import type { RemoteOptions } from "./remote.js";
 
 /** Everything `info` and `snapshots` print, read in one open of the file. */
 export interface ImageFacts {
@@ -21,21 +23,25 @@ export interface ImageFacts {
   bitmaps: BitmapDirectory;
   /** The LUKS header of a LUKS-encrypted image. */
   luks: LuksInfo | null;
-  /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size. */
+  /** Bytes the file occupies on disk (st_blocks × 512), as qemu-img's actual-size; none for a URL. */
   actualSize: number | undefined;
   /** Why qemu-img would refuse to open the image (its own message), or null. */
   qemuRefusal: OpenRefusal | null;
 }
 
-/** Reads header, snapshot table and bitmap directory of the image at `path` (read-only). */
-export async function readImageFacts(path: string): Promise<ImageFacts> {
-  const source = await openFileSource(path);
+/** Reads header, snapshot table and bitmap directory of the image at `path` or URL (read-only). */
+export async function readImageFacts(
+  path: string,
+  options: RemoteOptions = {},
+): Promise<ImageFacts> {
+  const source = await openEvidence(path, options);
   try {
     const info = await inspect(source);
     const snapshots = await readSnapshots(source, info);
     const bitmaps = await readBitmaps(source, info);
     const luks = await readLuksHeader(source, info);
-    const st = await stat(path);
+    // qemu-img's curl driver has no allocated size either.
+    const st = isHttpUrl(path) ? null : await stat(path);
     const qemuRefusal =
       qemuOpenRefusal(info, "read", snapshots) ??
       (info.version === 1 ? null : await qemuBitmapRefusal(source, info));
@@ -45,7 +51,7 @@ export async function readImageFacts(path: string): Promise<ImageFacts> {
       snapshots,
       bitmaps,
       luks,
-      actualSize: st.blocks === undefined ? undefined : st.blocks * 512,
+      actualSize: st?.blocks === undefined ? undefined : st.blocks * 512,
     };
   } finally {
     await source.close();

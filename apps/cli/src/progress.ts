@@ -1,4 +1,5 @@
 import type { Io } from "./context.js";
+import { transfer } from "./remote.js";
 
 /** A progress bar on stderr, drawn only when stderr is a terminal. */
 export interface Progress {
@@ -53,8 +54,13 @@ export function startProgress(
       unit === "bytes"
         ? `${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s`
         : `${done}/${total} images ${rate.toFixed(1)}/s`;
+    // Remote evidence: what crossed the network so far, every image of the chain included.
+    const moved =
+      transfer.requests > 0
+        ? ` | ${formatBytes(transfer.bytesReceived)} over HTTP in ${transfer.requests} requests`
+        : "";
     io.stderr.write(
-      `\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount} ETA ${formatEta(eta)}\x1b[K`,
+      `\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${amount}${moved} ETA ${formatEta(eta)}\x1b[K`,
     );
   };
   return {

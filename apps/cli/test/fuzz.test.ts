@@ -51,7 +51,7 @@ function commands(image: string, n: number): string[][] {
     ["snapshots", image],
     ["snapshots", "--json", image],
     ["snapshots", "--format", "bodyfile", image],
-    ...["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"].map((f) => [
+    ...["text", "json", "jsonl", "csv", "sarif", "html", "timeline", "bodyfile"].map((f) => [
       "audit",
       "--format",
       f,
@@ -64,6 +64,7 @@ function commands(image: string, n: number): string[][] {
     ["check", "--json", image],
     ["map", image],
     ["map", "--json", image],
+    ["map", "--format", "svg", image],
     ["hash", "--quiet", image],
     ["hash", "--quiet", "--snapshot", "1", image],
     ["export", "--quiet", image, `${out}.raw`],
@@ -79,7 +80,11 @@ function broken(r: MainResult): string | null {
   const command = r.args[0] as string;
   if (!(EXITS[command] ?? []).includes(r.code)) return `exit code ${r.code}`;
   // The CLI's marker for an untyped error (errors.ts), in any output.
-  if (/internal error \(a bug|"INTERNAL"|error INTERNAL|,INTERNAL,/.test(r.stderr + r.stdout))
+  if (
+    /internal error \(a bug|"INTERNAL"|error INTERNAL|,INTERNAL,|<code>INTERNAL<\/code>/.test(
+      r.stderr + r.stdout,
+    )
+  )
     return "internal error";
   if (/\n\s+at .+:\d+:\d+\)?\n/.test(r.stderr)) return "stack trace";
   if (r.code !== 0 && r.stderr.trim() === "" && command !== "audit" && command !== "check")

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,4 +50,47 @@ export function parseJsonOutput<T = any>(r: CliResult): T {
   } catch (e) {
     throw new Error(`stdout is not JSON (${(e as Error).message}):\n${explain(r)}`);
   }
+}
+
+/**
+ * {@link runCli} without blocking the event loop, for suites whose server
+ * (an HTTP server on 127.0.0.1) runs in the test process itself.
+ */
+export function runCliAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult & { stdoutBytes: Buffer }> {
+  return runAsync(process.execPath, [CLI, ...args], options);
+}
+
+/** Runs any program without blocking the event loop. */
+export function runAsync(
+  program: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): Promise<CliResult & { stdoutBytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: "1", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolve({
+        code: code ?? -1,
+        signal,
+        stdout: stdoutBytes.toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        args,
+        stdoutBytes,
+      });
+    });
+    child.stdin.end(options.input ?? "");
+  });
 }

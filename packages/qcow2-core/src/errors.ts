@@ -22,7 +22,17 @@ export type Qcow2ErrorCode =
   | "DATA_FILE_NOT_FOUND"
   | "BAD_PASSPHRASE"
   | "PASSPHRASE_REQUIRED"
-  | "IO";
+  | "IO"
+  /** A remote object's ETag, Last-Modified or size changed while it was being read. */
+  | "SOURCE_CHANGED"
+  /** A server answered with an HTTP status that is not a success (the status is in the message and `value`). */
+  | "HTTP_STATUS"
+  /** A server does not answer byte-range requests as asked (and the object is too large to fetch whole). */
+  | "RANGE_NOT_SUPPORTED"
+  /** A remote request got no answer (or no further bytes) within its timeout, retries included. */
+  | "TIMEOUT"
+  /** The caller's `AbortSignal` stopped the read. */
+  | "ABORTED";
 
 /** Details that let a message name the file, the field and the offending value. */
 export interface Qcow2ErrorDetails {

@@ -5,7 +5,14 @@
  */
 
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
-export { check } from "./check/check.js";
+export {
+  type HostCensus,
+  type HostCensusCell,
+  type HostClusterFlag,
+  type HostClusterUse,
+  MAX_CENSUS_CELLS,
+} from "./check/census.js";
+export { type CheckOptions, check } from "./check/check.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
@@ -115,5 +122,19 @@ export {
 } from "./snapshots.js";
 export { type BlobLike, blobSource } from "./source/blob-source.js";
 export { type ByteSource, readExact, readPadded, readSafely } from "./source/byte-source.js";
+export {
+  type HttpSource,
+  type HttpSourceOptions,
+  httpSource,
+  isHttpSource,
+} from "./source/http/http-source.js";
+export {
+  fetchTransport,
+  type HttpAnswer,
+  type HttpTransferStats,
+  type HttpTransport,
+  newTransferStats,
+} from "./source/http/range-client.js";
+export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";

@@ -17,7 +17,7 @@ import {
 } from "./format/extensions.js";
 import { type FeatureSet, noFeatures } from "./format/features.js";
 import { decodeHeader, decodeMagicAndVersion } from "./format/header.js";
-import type { OutOfRangeField } from "./format/numbers.js";
+import { exactField, type OutOfRangeField } from "./format/numbers.js";
 import type { HeaderProblem } from "./format/problems.js";
 import { decodeQcow1Header } from "./format/qcow1-header.js";
 import { decodeString, isLossyUtf8 } from "./format/strings.js";
@@ -204,6 +204,7 @@ async function inspectUnattributed(source: ByteSource): Promise<Qcow2Info> {
     header.backingFileSize,
     header.clusterSize,
     problems,
+    outOfRange,
   );
   const refcountBits = header.refcountOrder <= 6 ? 2 ** header.refcountOrder : Number.NaN;
 
@@ -249,9 +250,23 @@ async function readBackingName(
   size: number,
   clusterSize: number | null,
   problems: HeaderProblem[],
+  outOfRange: readonly OutOfRangeField[],
 ): Promise<BackingFileRef | null> {
   if (offset === 0) return null;
   if (!Number.isFinite(offset)) {
+    // Far past end of file QEMU reads zeros — an empty name, no backing file —
+    // unless the read ends beyond the block layer's limit (EIO: it cannot open
+    // the image). A QCOW2 header QEMU refuses before that (offset > cluster).
+    const exact = exactField(offset, "backing_file_offset", outOfRange);
+    const readable = exact + BigInt(size) <= (1n << 63n) - (1n << 30n);
+    if (clusterSize === null && readable) {
+      problems.push({
+        field: "backing_file_offset",
+        value: exact.toString(),
+        message: `backing_file_offset ${exact} is far past end of file: QEMU reads an empty name there and uses no backing file`,
+      });
+      return null;
+    }
     return { offset, size, name: null, lossy: false };
   }
   if (size > LIMITS.maxBackingFileName) {
@@ -321,6 +336,7 @@ async function inspectQcow1(source: ByteSource, first: Uint8Array): Promise<Qcow
     h.backingFileSize,
     null,
     problems,
+    outOfRange,
   );
   return {
     fileSize: source.size,

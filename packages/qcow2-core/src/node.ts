@@ -11,12 +11,16 @@ import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
+import { nodeHttpTransport } from "./node-http-transport.js";
 import type { BackingResolver, DataFileResolver } from "./reader/backing.js";
 import type { Decompressor } from "./reader/decompress.js";
 import { fflateDecompressor } from "./reader/decompress.js";
 import { type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
 import { ZstdWorkerPool } from "./reader/zstd-worker-pool.js";
+import { type RemoteResolveOptions, remoteAwareResolvers } from "./remote-resolve.js";
 import type { ByteSource } from "./source/byte-source.js";
+import { type HttpSourceOptions, httpSource } from "./source/http/http-source.js";
+import { isHttpUrl } from "./source/http/redact.js";
 
 /** The flags every evidence file is opened with: read-only, never created or truncated. */
 export const EVIDENCE_OPEN_FLAGS = fsConstants.O_RDONLY;
@@ -229,27 +233,81 @@ export const fileDataFileResolver: DataFileResolver = async (name, referrer) =>
     `external data file ${JSON.stringify(name)}`,
   );
 
+/** Where evidence comes from: a local path, or an `http(s)://` URL and how to fetch it. */
+export interface EvidenceOpenOptions extends FileResolveOptions {
+  /** Options for every image of the chain opened over HTTP(S) (headers, timeouts, shared stats). */
+  http?: HttpSourceOptions;
+}
+
 /**
- * Opens the image file at `path` read-only, with its backing chain and
- * external data file resolved from disk. Close it with `image.close()`.
+ * Opens evidence read-only: an `http://` or `https://` URL through
+ * {@link httpSource}, anything else as a local file ({@link openFileSource}).
+ *
+ * @example
+ * ```ts
+ * const source = await openEvidenceSource("https://evidence.example/disk.qcow2", {
+ *   http: { headers: { Authorization: "Bearer …" } },
+ * });
+ * ```
+ */
+export async function openEvidenceSource(
+  pathOrUrl: string,
+  options: { http?: HttpSourceOptions } = {},
+): Promise<ByteSource & { close(): Promise<void> }> {
+  if (isHttpUrl(pathOrUrl)) return httpSource(pathOrUrl, withNodeTransport(options.http));
+  return openFileSource(pathOrUrl);
+}
+
+/** `node:http` unless the caller chose a `fetch` or a transport of their own. */
+function withNodeTransport(http: HttpSourceOptions = {}): HttpSourceOptions {
+  return http.fetch !== undefined || http.transport !== undefined
+    ? http
+    : { ...http, transport: nodeHttpTransport };
+}
+
+/**
+ * The backing and data file resolvers for the image at `top` (a path or a
+ * URL): local names as {@link fileBackingResolver} finds them; names recorded
+ * by a remote image against its URL (absolute paths stay local, as in QEMU;
+ * `backingDir` stays a local folder).
+ */
+export function evidenceResolvers(
+  top: string,
+  options: EvidenceOpenOptions = {},
+): { resolveBacking: BackingResolver; resolveDataFile: DataFileResolver } {
+  const remote: RemoteResolveOptions = {
+    ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+    ...(options.http === undefined ? {} : { http: options.http }),
+  };
+  if (remote.http !== undefined || isHttpUrl(top)) remote.http = withNodeTransport(remote.http);
+  return remoteAwareResolvers(top, remote, {
+    backing: fileBackingResolver(
+      options.backingDir === undefined ? {} : { backingDir: options.backingDir },
+    ),
+    dataFile: fileDataFileResolver,
+  });
+}
+
+/**
+ * Opens the image at `path` (a file, or an `http(s)://` URL) read-only, with
+ * its backing chain and external data file resolved next to it. Close it
+ * with `image.close()`.
  *
  * @example
  * ```ts
  * const image = await openImage("overlay.qcow2", { backingDir: "/evidence/bases" });
+ * const remote = await openImage("https://evidence.example/disk.qcow2", { http: { headers } });
  * ```
  */
 export async function openImage(
   path: string,
-  options: OpenImageOptions & FileResolveOptions = {},
+  options: OpenImageOptions & EvidenceOpenOptions = {},
 ): Promise<Qcow2Image> {
-  const source = await openFileSource(path);
+  const source = await openEvidenceSource(path, options);
   try {
     return await Qcow2Image.open(source, {
       decompressor: zlibDecompressor,
-      resolveBacking: fileBackingResolver(
-        options.backingDir === undefined ? {} : { backingDir: options.backingDir },
-      ),
-      resolveDataFile: fileDataFileResolver,
+      ...evidenceResolvers(path, options),
       zstd: zstdWorkers,
       ...(options.passphrase === undefined ? {} : { unlock: passphraseUnlock(options.passphrase) }),
       ...options,
@@ -293,3 +351,4 @@ export function passphraseUnlock(
 
 export type { SectorCipher } from "./crypto/cipher.js";
 export { legacyAes, unlockLuks } from "./crypto/node-luks.js";
+export { nodeHttpTransport } from "./node-http-transport.js";

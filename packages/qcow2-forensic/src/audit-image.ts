@@ -1,11 +1,14 @@
 import {
   type BackingResolver,
   type ByteSource,
+  type ChainWalk,
+  type CheckReport,
   check,
   type HeaderProblem,
   inspect,
   isQcow2Error,
   type Qcow2Error,
+  type Qcow2Info,
   qemuOpenRefusal,
   readBitmaps,
   readLuksHeader,
@@ -32,6 +35,8 @@ export interface AuditOptions {
   /** Opens backing files to walk the chain; without it the chain is not followed. */
   resolveBacking?: BackingResolver;
   maxBackingDepth?: number;
+  /** Have the consistency check summarise the host file into this many cells (for a host-file map). */
+  census?: { cells: number };
   /**
    * Opens the guest disk of a state (active, snapshot, backing file) so the
    * audit looks inside the guest: partitions, filesystems, boot code (see
@@ -41,6 +46,62 @@ export interface AuditOptions {
   guest?: GuestOpener;
   /** Receives the guest filesystems' dated facts (creation, last mount, last write) for timelines. */
   onGuestTimes?: (times: GuestTime[]) => void;
+}
+
+/** One backing file of the chain as found by name (its file is closed again). */
+export interface ChainFileFacts {
+  depth: number;
+  /** The name recorded by the referring image. */
+  name: string;
+  /** The file it resolved to. */
+  path: string;
+  format: "qcow2" | "qcow" | "raw";
+  /** For QCOW images: version and virtual size. */
+  version: number | null;
+  virtualSize: number | null;
+}
+
+/** The backing chain below an image: the files found, then how the walk ended. */
+export interface ChainFacts {
+  files: ChainFileFacts[];
+  outcome: { kind: ChainWalk["outcome"]["kind"]; name: string | null; message: string | null };
+}
+
+/**
+ * Everything {@link examineImage} looked at, with the anomalies it graded:
+ * what a report needs to draw the image beside its findings.
+ */
+export interface Examination {
+  anomalies: Qcow2Anomaly[];
+  /** The image's name (its source's name). */
+  name: string;
+  fileSize: number;
+  info: Qcow2Info;
+  /** `null` for QCOW1. */
+  snapshots: SnapshotTable | null;
+  /** `null` when the image has no backing file or no resolver was given. */
+  chain: ChainFacts | null;
+  /** `null` with `quick`, for QCOW1, or when qemu-img check would refuse the image. */
+  check: CheckReport | null;
+}
+
+function chainFacts(walk: ChainWalk): ChainFacts {
+  const o = walk.outcome;
+  return {
+    files: walk.links.map((l) => ({
+      depth: l.depth,
+      name: l.name,
+      path: l.source.name,
+      format: l.format,
+      version: l.info?.version ?? null,
+      virtualSize: l.info?.virtualSize ?? null,
+    })),
+    outcome: {
+      kind: o.kind,
+      name: "name" in o ? o.name : null,
+      message: o.kind === "complete" ? null : o.error.message,
+    },
+  };
 }
 
 /** Sorts anomalies by severity (highest first), then code; stable. */
@@ -72,9 +133,29 @@ export async function auditImage(
   source: ByteSource,
   options: AuditOptions = {},
 ): Promise<Qcow2Anomaly[]> {
+  return (await examineImage(source, options)).anomalies;
+}
+
+/**
+ * {@link auditImage}, also answering the facts it examined (header, snapshot
+ * table, backing chain, consistency check with its census when asked for):
+ * enough to draw the image (`drawPictures`) without reading it twice.
+ *
+ * @example
+ * ```ts
+ * const exam = await examineImage(source, { census: { cells: 1024 } });
+ * exam.check?.census?.cells.length; // ≤ 1024
+ * ```
+ */
+export async function examineImage(
+  source: ByteSource,
+  options: AuditOptions = {},
+): Promise<Examination> {
   const info = await inspect(source);
   const out = audit(info);
   let snapshots: SnapshotTable | undefined;
+  let chain: ChainFacts | null = null;
+  let report: CheckReport | null = null;
   if (info.version !== 1) {
     snapshots = await readSnapshots(source, info);
     out.push(...auditSnapshotTable(snapshots, options.now ?? new Date()));
@@ -99,6 +180,7 @@ export async function auditImage(
     );
     try {
       out.push(...auditChain(info, source.name, walk));
+      chain = chainFacts(walk);
     } finally {
       for (const link of walk.links) await link.source.close?.();
     }
@@ -106,7 +188,9 @@ export async function auditImage(
   let checked = false;
   if (!options.quick && info.version !== 1) {
     try {
-      out.push(...(await auditCheck(source, info, await check(source, info))));
+      const checkOptions = options.census === undefined ? {} : { census: options.census };
+      report = await check(source, info, checkOptions);
+      out.push(...(await auditCheck(source, info, report)));
       checked = true;
     } catch (e) {
       if (!isQcow2Error(e) || (e as Qcow2Error).code === "IO") throw e;
@@ -118,6 +202,7 @@ export async function auditImage(
           value: (e as Qcow2Error).value ?? "",
           message: `qemu-img check refuses this image: ${message}`,
         });
+      report = null;
     }
   }
   if (!checked && info.version !== 1) out.push(...auditHeaderOffsets(info, source.size));
@@ -130,7 +215,15 @@ export async function auditImage(
     out.push(...guest.anomalies);
     options.onGuestTimes?.(guest.times);
   }
-  return sortAnomalies(out);
+  return {
+    anomalies: sortAnomalies(out),
+    name: source.name,
+    fileSize: source.size,
+    info,
+    snapshots: snapshots ?? null,
+    chain,
+    check: report,
+  };
 }
 
 function addHeaderProblem(out: Qcow2Anomaly[], problem: HeaderProblem): void {

@@ -26,7 +26,15 @@ export {
   MAX_GUEST_SNAPSHOTS,
   MAX_UNPARTITIONED_SCAN,
 } from "./audit-guest.js";
-export { type AuditOptions, auditImage, sortAnomalies } from "./audit-image.js";
+export {
+  type AuditOptions,
+  auditImage,
+  type ChainFacts,
+  type ChainFileFacts,
+  type Examination,
+  examineImage,
+  sortAnomalies,
+} from "./audit-image.js";
 export { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 export { auditSnapshotTable, QCOW2_EPOCH } from "./audit-snapshots.js";
 export { type CarveReason, type CarveRun, carveRuns } from "./carve.js";
@@ -40,3 +48,17 @@ export {
 } from "./guest-opener.js";
 export { type AnomalyKind, KINDS, kindOf } from "./kinds/index.js";
 export { ANALYZER_SOURCE, type FindingOptions, observe, toFindings } from "./observe.js";
+export { chainFigure } from "./pictures/chain-figure.js";
+export {
+  custodyFacts,
+  DEFAULT_MAP_CELLS,
+  DEFAULT_SNAPSHOT_MAPS,
+  drawGuestMap,
+  drawHostMap,
+  drawPictures,
+  type PictureOptions,
+  type StateOpener,
+} from "./pictures/draw.js";
+export { GuestCensus, guestMapFigure, type LayerNames } from "./pictures/guest-map.js";
+export { hostCellCategory, hostMapFigure } from "./pictures/host-map.js";
+export { snapshotTimelineFigure } from "./pictures/snapshot-timeline.js";

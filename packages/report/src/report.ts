@@ -43,8 +43,26 @@ export interface ImageReport {
  */
 export interface ContainerFacts {
   size: number;
-  /** Lower-case hex digests keyed by algorithm (sha256, sha1, md5). */
+  /** Lower-case hex digests keyed by algorithm (sha256, sha1, md5); empty when none was computed. */
   hashes: Record<string, string>;
+  /** Set when the evidence was read over HTTP(S) rather than from a local file. */
+  remote?: RemoteFacts;
+}
+
+/**
+ * A remote evidence object as it was pinned for the whole analysis: its URL
+ * (query string and credentials redacted) and the validators every answer
+ * had to match.
+ *
+ * @example
+ * ```ts
+ * const r: RemoteFacts = { url: "https://bucket.example/disk.qcow2?REDACTED", etag: "\"9a0e…\"", lastModified: null };
+ * ```
+ */
+export interface RemoteFacts {
+  url: string;
+  etag: string | null;
+  lastModified: string | null;
 }
 
 /**

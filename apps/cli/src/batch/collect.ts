@@ -1,5 +1,6 @@
 import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { isHttpUrl } from "@x/qcow2-core";
 
 const QCOW_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]);
 
@@ -48,6 +49,11 @@ export async function collectImages(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const arg of args) {
+    // A URL is one image; it is never looked up on the local disk.
+    if (isHttpUrl(arg)) {
+      out.push(arg);
+      continue;
+    }
     const st = await lstat(arg).catch(() => null);
     const isDir =
       st !== null &&

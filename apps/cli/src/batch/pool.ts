@@ -1,22 +1,25 @@
 import { Worker } from "node:worker_threads";
 import { buildImageReport } from "@x/report";
 import { describeError } from "../errors.js";
-import { type AuditJob, type AuditResult, runAuditJob } from "./audit-job.js";
+import { displayPath } from "../remote.js";
+import { type AuditJob, type AuditJobHooks, type AuditOutcome, runAuditJob } from "./audit-job.js";
 
 /**
- * Audits `jobs` on `threads` worker threads and hands each report to
+ * Audits `jobs` on `threads` worker threads and hands each outcome to
  * `onReport` as soon as it is ready (completion order). With one thread or
- * one job it runs in this thread. A worker that dies (an uncaught error, an
+ * one job it runs in this thread, and only then are `hooks` called. A worker that dies (an uncaught error, an
  * exit) costs only the image it was auditing, which is reported with the
  * error; the rest of the batch carries on in a fresh worker.
  */
 export async function auditAll(
   jobs: readonly AuditJob[],
   threads: number,
-  onReport: (index: number, result: AuditResult) => void,
+  hooks: AuditJobHooks,
+  onReport: (index: number, outcome: AuditOutcome) => void,
 ): Promise<void> {
   if (threads <= 1 || jobs.length <= 1) {
-    for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job));
+    const inThread = jobs.length === 1 ? hooks : {};
+    for (const [i, job] of jobs.entries()) onReport(i, await runAuditJob(job, inThread));
     return;
   }
   const workerUrl = new URL("./audit-worker.js", import.meta.url);
@@ -48,16 +51,14 @@ export async function auditAll(
           void worker.terminate();
           if (current >= 0) {
             const job = jobs[current] as AuditJob;
-            onReport(current, {
-              report: buildImageReport(job.path, [], describeError(why, job.path)),
-              guestTimes: [],
-            });
+            const shown = displayPath(job.path);
+            onReport(current, { report: buildImageReport(shown, [], describeError(why, shown)) });
           }
           if (next < jobs.length) start();
           else done();
         };
-        worker.on("message", (m: { id: number; result: AuditResult }) => {
-          onReport(m.id, m.result);
+        worker.on("message", (m: { id: number; outcome: AuditOutcome }) => {
+          onReport(m.id, m.outcome);
           feed();
         });
         worker.on("error", lost);

@@ -1,19 +1,19 @@
 import { parentPort } from "node:worker_threads";
 import { buildImageReport } from "@x/report";
 import { describeError } from "../errors.js";
-import { type AuditJob, type AuditResult, runAuditJob } from "./audit-job.js";
+import { displayPath } from "../remote.js";
+import { type AuditJob, runAuditJob } from "./audit-job.js";
 
 // One worker thread: audits the images it is sent, one at a time. Whatever
 // goes wrong becomes that image's error, so the batch always gets an answer.
 parentPort?.on("message", async (message: { id: number; job: AuditJob }) => {
-  let result: AuditResult;
+  // Pictures travel as plain data: a few kilobytes of run-length cells per map.
+  let outcome: Awaited<ReturnType<typeof runAuditJob>>;
   try {
-    result = await runAuditJob(message.job);
+    outcome = await runAuditJob(message.job);
   } catch (e) {
-    result = {
-      report: buildImageReport(message.job.path, [], describeError(e, message.job.path)),
-      guestTimes: [],
-    };
+    const shown = displayPath(message.job.path);
+    outcome = { report: buildImageReport(shown, [], describeError(e, shown)) };
   }
-  parentPort?.postMessage({ id: message.id, result });
+  parentPort?.postMessage({ id: message.id, outcome });
 });

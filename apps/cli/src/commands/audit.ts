@@ -1,8 +1,11 @@
+import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { codeCatalog } from "@x/qcow2-forensic";
 import {
   compareSeverity,
   DEFAULT_MAX_FINDINGS_PER_CODE,
+  type HtmlImageExtras,
+  htmlChunks,
   type ImageReport,
   parseSeverity,
   type ReportEnvelope,
@@ -23,6 +26,7 @@ import { CliError, EXIT } from "../errors.js";
 import { parseAlgorithms } from "../hashing.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { startProgress } from "../progress.js";
+import { parseHeaders, type RemoteOptions, redactArgv, withRemoteOptions } from "../remote.js";
 import {
   type DatedFact,
   guestDatedFacts,
@@ -30,10 +34,11 @@ import {
   renderTimeline,
 } from "../views/timeline.js";
 
-const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "timeline", "bodyfile"] as const;
+const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "html", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
 
-interface AuditOptions extends PassphraseOptions {
+interface AuditOptions extends PassphraseOptions, RemoteOptions {
+  fromFile?: string;
   format: Format;
   failOn?: string;
   minSeverity?: string;
@@ -85,6 +90,33 @@ function jobsOption(value: string | undefined): number {
   return n;
 }
 
+/**
+ * The images listed in `file` (`-`: standard input), one path or URL per
+ * line; blank lines and lines starting with `#` are skipped.
+ */
+async function readList(file: string, io: Io): Promise<string[]> {
+  let text: string;
+  try {
+    text =
+      file === "-" ? await readStream(io.stdin ?? process.stdin) : await readFile(file, "utf8");
+  } catch (e) {
+    throw new CliError(
+      `--from-file: cannot read ${file === "-" ? "standard input" : file} (${(e as Error).message})`,
+      EXIT.usage,
+    );
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(parts).toString("utf8");
+}
+
 /** Audits every image (in parallel), then renders; one unreadable image does not stop the rest. */
 export async function runAudit(
   args: string[],
@@ -102,9 +134,19 @@ export async function runAudit(
     ? parseAlgorithms(options.hashAlgorithm, "--hash-algorithm")
     : [];
   const passphrases = await readPassphrases(options);
-  const paths = await collectImages(args, Boolean(options.recursive));
+  // Checked once here: a malformed header is a usage error, not one failure per image.
+  parseHeaders(options.header);
+  const listed = options.fromFile === undefined ? [] : await readList(options.fromFile, io);
+  if (args.length === 0 && options.fromFile === undefined)
+    throw new CliError("give images, folders or URLs to audit, or --from-file", EXIT.usage);
+  const paths = await collectImages([...args, ...listed], Boolean(options.recursive));
   if (paths.length === 0)
-    throw new CliError("no QCOW images found in the given folders", EXIT.usage);
+    throw new CliError(
+      options.fromFile === undefined
+        ? "no QCOW images found in the given folders"
+        : "no images to audit (the list is empty)",
+      EXIT.usage,
+    );
 
   const jobs: AuditJob[] = paths.map((path) => ({
     path,
@@ -114,17 +156,32 @@ export async function runAudit(
     ...(minSeverity === undefined ? {} : { minSeverity }),
     hashContainer,
     passphrases,
+    headers: options.header ?? [],
     maxFindingsPerCode,
+    pictures: options.format === "html",
     ...(options.format === "timeline" || options.format === "bodyfile" ? { timeline: true } : {}),
   }));
   const reports: ImageReport[] = new Array(jobs.length);
+  const extras: Array<HtmlImageExtras | undefined> = new Array(jobs.length);
   const guestFacts: DatedFact[] = [];
   const progress =
     paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
   let done = 0;
-  await auditAll(jobs, threads, (index, { report, guestTimes }) => {
+  // One image: the container's whole read (often the longest part, and over HTTP a full
+  // download) gets its own bar.
+  const hooks = {
+    onContainer: (size: number, remote: boolean) =>
+      startProgress(
+        io,
+        remote ? "hash-container (streaming the whole object over HTTP once)" : "hash-container",
+        size,
+        options.quiet,
+      ),
+  };
+  await auditAll(jobs, threads, hooks, (index, { report, extras: pictures, guestTimes }) => {
     reports[index] = report;
-    guestFacts.push(...guestDatedFacts(report.path, guestTimes));
+    extras[index] = pictures;
+    guestFacts.push(...guestDatedFacts(report.path, guestTimes ?? []));
     if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
     // JSON Lines stream: each image's lines go out as soon as it is done.
     if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
@@ -133,11 +190,15 @@ export async function runAudit(
   progress?.finish();
   const envelope: ReportEnvelope = {
     tool: { name: TOOL.name, version: TOOL.version },
-    run: { startedAt, finishedAt: new Date().toISOString(), commandLine: [...argv] },
+    // Header values and URL query strings (pre-signed URLs' signatures) never reach a report.
+    run: { startedAt, finishedAt: new Date().toISOString(), commandLine: redactArgv(argv) },
     images: reports,
   };
   const exitCode = auditExitCode(reports, failOn);
-  if (options.format !== "jsonl")
+  if (options.format === "html") {
+    // Written piece by piece: a batch's page can be far larger than one string should be.
+    for (const chunk of htmlChunks(envelope, { extras })) await write(io, chunk);
+  } else if (options.format !== "jsonl")
     io.stdout.write(render(envelope, options.format, io, exitCode, guestFacts));
   return exitCode;
 }
@@ -151,6 +212,12 @@ function auditExitCode(reports: readonly ImageReport[], failOn: Severity | undef
     return EXIT.findings;
   }
   return EXIT.ok;
+}
+
+/** Writes `text` honouring back-pressure. */
+async function write(io: Io, text: string): Promise<void> {
+  if (!io.stdout.write(text))
+    await new Promise<void>((done) => io.stdout.once("drain", () => done()));
 }
 
 function render(
@@ -187,13 +254,17 @@ export function registerAudit(
   setExit: (code: number) => void,
   argv: readonly string[],
 ): void {
-  withPassphraseOptions(program.command("audit"))
+  withRemoteOptions(withPassphraseOptions(program.command("audit")))
     .description(
       "grade each image's forensic anomalies (backing files, snapshots, encryption, refcount residue, hidden data, …)",
     )
     .argument(
-      "<image-or-folder...>",
-      "QCOW/QCOW2 files, or folders of them (picked by magic, opened read-only)",
+      "[image-or-folder...]",
+      "QCOW/QCOW2 files, folders of them (picked by magic), or http(s):// URLs; opened read-only",
+    )
+    .option(
+      "--from-file <file>",
+      "also audit the paths and URLs listed in this file, one per line (- reads standard input)",
     )
     .addOption(
       new Option("-f, --format <format>", "output format").choices(FORMATS).default("text"),
@@ -216,7 +287,7 @@ export function registerAudit(
     .option("--quick", "header-level findings only (no consistency check): triage of many images")
     .option(
       "--backing-dir <dir>",
-      "look for backing files only in this folder (by recorded path, then base name)",
+      "look for backing files only in this local folder (by recorded path, then base name)",
     )
     .option(
       "--now <date>",
@@ -244,6 +315,9 @@ Formats, and the client each is for:
             then path, subject, event, size; events are the snapshot dates and the creation,
             last-mount and last-write times of the guest's filesystems in every state
   bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
+  html      case files and people: one self-contained page (summary table, findings, custody, and
+            pictures of each image: host-file map, guest maps of the active state and snapshots,
+            backing chain, snapshot timeline); it loads nothing and runs no script
 
 Unless --quick, the audit also looks inside the guest disk of every state it can open (active disk,
 the newest 16 snapshots, the backing file): encrypted volumes, hibernation images, partition tables
@@ -257,7 +331,14 @@ Examples:
   $ qcow2-forensic audit --format json --fail-on high vm1.qcow2 vm2.qcow2
   $ qcow2-forensic audit --recursive --format jsonl --hash-container --hash-algorithm sha256,md5 /cases/1234/
   $ qcow2-forensic audit --format sarif /evidence/disk.qcow2 > disk.sarif
-  $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y`,
+  $ qcow2-forensic audit --format bodyfile /evidence/*.qcow2 > body.txt && mactime -b body.txt -d -y
+  $ qcow2-forensic audit --format html --hash-container /cases/1234/*.qcow2 > case-1234.html
+  $ qcow2-forensic audit --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2
+  $ list-presigned-urls case-7/ | qcow2-forensic audit --format jsonl --from-file -
+
+Images given as http(s):// URLs are read with Range requests, moving only the metadata the audit needs;
+the report records the URL (query string redacted), size, ETag and Last-Modified, and --hash-container
+streams the whole object once. Relative backing and data file names resolve against the URL.`,
     )
     .action(async (paths: string[], options: AuditOptions) => {
       setExit(await runAudit(paths, options, io, argv));

@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { check, readExact } from "@x/qcow2-core";
-import { openFileSource } from "@x/qcow2-core/node";
 import { carveRuns } from "@x/qcow2-forensic";
 import type { Command } from "commander";
 import { type Io, TOOL } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
+import { openEvidence } from "../image-open.js";
 import { startProgress } from "../progress.js";
+import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 
 /** Run bytes are copied in slices of this size, so a long run never sits in memory whole. */
 const SLICE = 4 * 1024 * 1024;
@@ -15,13 +16,13 @@ const SLICE = 4 * 1024 * 1024;
 export async function runCarve(
   path: string,
   dir: string,
-  options: { quiet?: boolean },
+  options: { quiet?: boolean } & RemoteOptions,
   io: Io,
 ): Promise<number> {
   await mkdir(dir, { recursive: true });
   if ((await readdir(dir)).length > 0)
     throw new CliError(`${dir}: output folder is not empty`, EXIT.usage);
-  const source = await openFileSource(path);
+  const source = await openEvidence(path, options);
   const manifest: Array<{
     file: string;
     offset: number;
@@ -71,7 +72,7 @@ export async function runCarve(
     progress.finish();
     const doc = {
       tool: { name: TOOL.name, version: TOOL.version },
-      image: path,
+      image: displayPath(path),
       clusterSize: report.clusterSize,
       leakedClusters: report.leaks,
       orphanedClusters: report.orphanedClusters.length,
@@ -90,19 +91,18 @@ export async function runCarve(
 }
 
 export function registerCarve(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("carve")
+  withRemoteOptions(program.command("carve"))
     .description(
       "write the contents of leaked and orphaned clusters (one file per contiguous run) and a manifest",
     )
-    .argument("<image>", "QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW2 image file or http(s):// URL (opened read-only)")
     .argument("<dir>", "output folder (created; must be empty)")
     .option("-q, --quiet", "no progress bar")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic carve disk.qcow2 carved/\n  $ jq '.runs[] | {offset, reason, sha256}' carved/manifest.json",
+      "\nExamples:\n  $ qcow2-forensic carve disk.qcow2 carved/\n  $ jq '.runs[] | {offset, reason, sha256}' carved/manifest.json\n  $ qcow2-forensic carve -H 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2 carved/",
     )
-    .action(async (path: string, dir: string, options: { quiet?: boolean }) => {
+    .action(async (path: string, dir: string, options: { quiet?: boolean } & RemoteOptions) => {
       setExit(await runCarve(path, dir, options, io));
     });
 }

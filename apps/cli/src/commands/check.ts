@@ -5,18 +5,20 @@ import {
   isQcow2Error,
   Qcow2Error,
   type Qcow2ErrorCode,
+  type Qcow2Info,
   qemuCheckExitCode,
+  qemuOpenRefusal,
   toQemuCheckJson,
 } from "@x/qcow2-core";
-import { openFileSource } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { openWithPassphrases } from "../image-open.js";
+import { openEvidence, openWithPassphrases } from "../image-open.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
+import { displayPath, httpOptions, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { hex, safe } from "../views/format.js";
 
 /** What `check` takes. */
-export interface CheckOptions extends PassphraseOptions {
+export interface CheckOptions extends PassphraseOptions, RemoteOptions {
   json?: boolean;
   metadataOnly?: boolean;
   backingDir?: string;
@@ -40,17 +42,36 @@ const OPEN_FAILURES: ReadonlySet<Qcow2ErrorCode> = new Set<Qcow2ErrorCode>([
  * Opens the image as qemu-img check does (chain, data file, key) and answers
  * why that failed, or null. The check itself reads only the file's metadata.
  */
-async function openFailure(path: string, options: CheckOptions): Promise<Qcow2Error | null> {
+async function openFailure(
+  path: string,
+  info: Qcow2Info,
+  options: CheckOptions,
+): Promise<Qcow2Error | null> {
+  const passphrases = await readPassphrases(options);
   try {
     const image = await openWithPassphrases(
       path,
-      options.backingDir === undefined ? {} : { backingDir: options.backingDir },
-      await readPassphrases(options),
+      {
+        ...(options.backingDir === undefined ? {} : { backingDir: options.backingDir }),
+        http: httpOptions(options),
+      },
+      passphrases,
     );
     await image.close();
     return null;
   } catch (e) {
     if (isQcow2Error(e) && OPEN_FAILURES.has(e.code)) return e;
+    // qemu-img check opens in check mode, which lets through some headers the
+    // reader refuses; it still needs the key of an encrypted image.
+    if (
+      info.encryptionMethod !== 0 &&
+      passphrases.length === 0 &&
+      qemuOpenRefusal(info, "check") === null
+    )
+      return new Qcow2Error(
+        "PASSPHRASE_REQUIRED",
+        "the image is encrypted: qemu-img check needs its key (--passphrase-file)",
+      );
     // Anything else the metadata check meets and reports itself.
     return null;
   }
@@ -113,7 +134,8 @@ function notOpened(e: Qcow2Error, path: string, io: Io): number {
 }
 
 export async function runCheck(path: string, options: CheckOptions, io: Io): Promise<number> {
-  const source = await openFileSource(path);
+  const source = await openEvidence(path, options);
+  const shown = displayPath(path);
   let report: CheckReport;
   try {
     let info: Awaited<ReturnType<typeof inspect>>;
@@ -121,13 +143,13 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
       info = await inspect(source);
     } catch (e) {
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
-      return notOpened(e, path, io);
+      return notOpened(e, shown, io);
     }
-    if (!options.metadataOnly && info.version !== 1) {
-      const failure = await openFailure(path, options);
+    if (!options.metadataOnly) {
+      const failure = await openFailure(path, info, options);
       if (failure !== null) {
         io.stderr.write(
-          `qcow2-forensic: ${path}: ${failure.message}\n` +
+          `qcow2-forensic: ${shown}: ${failure.message}\n` +
             "qcow2-forensic: like qemu-img check, the image must open before it is checked; --metadata-only checks this file's own metadata without its backing chain or key\n",
         );
         return EXIT_CHECK_FAILED;
@@ -137,7 +159,7 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
       report = await check(source, info);
     } catch (e) {
       if (!(e instanceof Qcow2Error) || e.code === "IO") throw e;
-      io.stderr.write(`qcow2-forensic: ${path}: ${e.message}\n`);
+      io.stderr.write(`qcow2-forensic: ${shown}: ${e.message}\n`);
       const noChecks = e.message === "This image format does not support checks";
       return noChecks ? EXIT_NO_CHECKS : EXIT_CHECK_FAILED;
     }
@@ -146,8 +168,8 @@ export async function runCheck(path: string, options: CheckOptions, io: Io): Pro
   }
   io.stdout.write(
     options.json
-      ? `${JSON.stringify(toQemuCheckJson(report, path), null, 4)}\n`
-      : renderCheckText(path, report),
+      ? `${JSON.stringify(toQemuCheckJson(report, shown), null, 4)}\n`
+      : renderCheckText(shown, report),
   );
   return qemuCheckExitCode(report);
 }
@@ -158,7 +180,7 @@ export function registerCheck(program: Command, io: Io, setExit: (code: number) 
     .description(
       "recompute every reference count and compare with the stored ones, as qemu-img check does",
     )
-    .argument("<image>", "QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW2 image file or http(s):// URL (opened read-only)")
     .option("--json", "print the keys and values of `qemu-img check --output=json`")
     .option(
       "--metadata-only",
@@ -166,12 +188,12 @@ export function registerCheck(program: Command, io: Io, setExit: (code: number) 
     )
     .option(
       "--backing-dir <dir>",
-      "look for backing files only in this folder (by recorded path, then base name)",
+      "look for backing files only in this local folder (by recorded path, then base name)",
     );
-  withPassphraseOptions(command)
+  withRemoteOptions(withPassphraseOptions(command))
     .addHelpText(
       "after",
-      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2",
+      "\nAs qemu-img check does, the image is opened first: a missing backing file or data file, or an encrypted image without its passphrase, ends the check with exit code 1. The check itself reads only this file's metadata, so --metadata-only runs it anyway.\n\nExit codes (as qemu-img check): 0 clean, 2 corruptions, 3 leaks only, 1 the check could not complete, 63 format without checks (QCOW1).\n\nExamples:\n  $ qcow2-forensic check disk.qcow2\n  $ qcow2-forensic check --json --passphrase-file key.txt encrypted.qcow2\n  $ qcow2-forensic check --metadata-only overlay-without-its-base.qcow2\n  $ qcow2-forensic check --json https://evidence.example/case-7/disk.qcow2   # moves only the metadata",
     )
     .action(async (path: string, options: CheckOptions) => {
       setExit(await runCheck(path, options, io));

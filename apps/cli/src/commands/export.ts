@@ -217,7 +217,7 @@ export function registerExport(program: Command, io: Io, setExit: (code: number)
     program
       .command("export")
       .description("write the guest-visible disk as a raw image (sparse when the output is a file)")
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .argument("<out>", "output file, or - for stdout")
       .option("--hash <list>", "also print hashes of what was written: sha256, sha1, md5")
       .option("-f, --force", "replace an existing output file (never an evidence file)")
@@ -226,7 +226,7 @@ export function registerExport(program: Command, io: Io, setExit: (code: number)
   )
     .addHelpText(
       "after",
-      "\nThe output equals `qemu-img convert -O raw`. It is written to a temporary name and renamed when complete.\n\nExamples:\n  $ qcow2-forensic export disk.qcow2 disk.raw --hash sha256\n  $ qcow2-forensic export --snapshot before-update disk.qcow2 - | sha256sum",
+      "\nThe output equals `qemu-img convert -O raw`. It is written to a temporary name and renamed when complete.\n\nExamples:\n  $ qcow2-forensic export disk.qcow2 disk.raw --hash sha256\n  $ qcow2-forensic export --snapshot before-update disk.qcow2 - | sha256sum\n  $ qcow2-forensic export --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2 disk.raw",
     )
     .action(async (path: string, out: string, options: ExportOptions) => {
       setExit(await runExport(path, out, options, io));

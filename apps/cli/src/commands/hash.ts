@@ -1,10 +1,12 @@
-import { createReadStream } from "node:fs";
+import { isHttpSource, type Qcow2Image } from "@x/qcow2-core";
 import type { Command } from "commander";
+import { containerFacts } from "../container.js";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { type HashAlgorithm, MultiHash, parseAlgorithms } from "../hashing.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
 import { startProgress } from "../progress.js";
+import { displayPath } from "../remote.js";
 import { safe } from "../views/format.js";
 
 interface HashOptions extends ImageReadOptions {
@@ -23,22 +25,12 @@ function hashZeros(hash: MultiHash, length: number): void {
     hash.update(ZEROS.subarray(0, Math.min(CHUNK, left)));
 }
 
-/** Hashes the evidence file itself (read-only), as it sits on disk. */
-async function hashContainer(
-  path: string,
-  algorithms: readonly HashAlgorithm[],
-): Promise<Record<string, string>> {
-  const hash = new MultiHash(algorithms);
-  for await (const chunk of createReadStream(path, { flags: "r", highWaterMark: 4 * 1024 * 1024 }))
-    hash.update(chunk as Buffer);
-  return hash.digest();
-}
-
 export async function runHash(path: string, options: HashOptions, io: Io): Promise<number> {
   const algorithms = parseAlgorithms(options.algorithm, "--algorithm");
   const image = await openForReading(path, options);
   let guest: Record<string, string>;
   let virtualSize: number;
+  let container: Record<string, string> | undefined;
   try {
     virtualSize = image.virtualSize;
     const hash = new MultiHash(algorithms);
@@ -52,13 +44,14 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
     }
     progress.finish();
     guest = hash.digest();
+    if (options.container) container = await hashContainer(path, image, algorithms, io, options);
   } finally {
     await image.close();
   }
-  const container = options.container ? await hashContainer(path, algorithms) : undefined;
+  const shown = displayPath(path);
   if (options.json) {
     const out = {
-      path,
+      path: shown,
       "virtual-size": virtualSize,
       snapshot: options.snapshot ?? null,
       "layer-only": Boolean(options.layerOnly),
@@ -67,13 +60,35 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
     };
     io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
-    const what = `guest disk of ${safe(path)}${options.snapshot === undefined ? "" : ` at snapshot ${safe(options.snapshot)}`}${options.layerOnly ? " (layer only)" : ""}`;
+    const what = `guest disk of ${safe(shown)}${options.snapshot === undefined ? "" : ` at snapshot ${safe(options.snapshot)}`}${options.layerOnly ? " (layer only)" : ""}`;
     for (const [a, h] of Object.entries(guest))
       io.stdout.write(`${a.toUpperCase()} (${what}) = ${h}\n`);
     for (const [a, h] of Object.entries(container ?? {}))
-      io.stdout.write(`${a.toUpperCase()} (${safe(path)}) = ${h}\n`);
+      io.stdout.write(`${a.toUpperCase()} (${safe(shown)}) = ${h}\n`);
   }
   return EXIT.ok;
+}
+
+/** Hashes the evidence file itself (read-only): as it sits on disk, or streamed whole once from its URL. */
+async function hashContainer(
+  path: string,
+  image: Qcow2Image,
+  algorithms: readonly HashAlgorithm[],
+  io: Io,
+  options: HashOptions,
+): Promise<Record<string, string>> {
+  const remote = isHttpSource(image.source);
+  const progress = startProgress(
+    io,
+    remote ? "container (streaming the whole object over HTTP once)" : "container",
+    image.source.size,
+    options.quiet,
+  );
+  const facts = await containerFacts(path, image.source, algorithms, (done) =>
+    progress.update(done),
+  );
+  progress.finish();
+  return facts.hashes;
 }
 
 export function registerHash(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -81,7 +96,7 @@ export function registerHash(program: Command, io: Io, setExit: (code: number) =
     program
       .command("hash")
       .description("hash the guest-visible disk (and, with --container, the image file itself)")
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .option("-a, --algorithm <list>", "comma-separated: sha256, sha1, md5", "sha256")
       .option("--container", "also hash the image file as stored")
       .option("--json", "print the hashes as JSON")
@@ -89,7 +104,7 @@ export function registerHash(program: Command, io: Io, setExit: (code: number) =
   )
     .addHelpText(
       "after",
-      "\nThe guest hash equals `qemu-img convert -O raw` followed by sha256sum.\n\nExamples:\n  $ qcow2-forensic hash disk.qcow2\n  $ qcow2-forensic hash --algorithm sha256,md5 --container --json disk.qcow2",
+      "\nThe guest hash equals `qemu-img convert -O raw` followed by sha256sum.\n\nExamples:\n  $ qcow2-forensic hash disk.qcow2\n  $ qcow2-forensic hash --algorithm sha256,md5 --container --json disk.qcow2\n  $ qcow2-forensic hash --container https://evidence.example/case-7/disk.qcow2   # the container is streamed once",
     )
     .action(async (path: string, options: HashOptions) => {
       setExit(await runHash(path, options, io));

@@ -1,10 +1,11 @@
 import { stringifyQemuJson, toQemuImgInfo } from "@x/qcow2-core";
-import { openImage } from "@x/qcow2-core/node";
 import { readVolumes } from "@x/volumes";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { describeError, EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
+import { openForReading } from "../image-open.js";
+import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { renderInfoText } from "../views/info-text.js";
 import { volumesSummary } from "../views/volumes-text.js";
 
@@ -12,9 +13,9 @@ import { volumesSummary } from "../views/volumes-text.js";
 export const EXTRA_INFO_KEY = "qcow2-forensic";
 
 /** One line on the active disk's volumes, or why they could not be read (info never fails for it). */
-async function guestSummary(path: string): Promise<string> {
+async function guestSummary(path: string, options: RemoteOptions): Promise<string> {
   try {
-    const image = await openImage(path);
+    const image = await openForReading(path, options);
     try {
       return volumesSummary(await readVolumes(image));
     } finally {
@@ -25,15 +26,19 @@ async function guestSummary(path: string): Promise<string> {
   }
 }
 
-export async function runInfo(path: string, options: { json?: boolean }, io: Io): Promise<number> {
-  const facts = await readImageFacts(path);
+export async function runInfo(
+  path: string,
+  options: { json?: boolean } & RemoteOptions,
+  io: Io,
+): Promise<number> {
+  const facts = await readImageFacts(path, options);
   if (!options.json) {
-    io.stdout.write(renderInfoText(path, facts, await guestSummary(path)));
+    io.stdout.write(renderInfoText(displayPath(path), facts, await guestSummary(path, options)));
     return EXIT.ok;
   }
   const { info, snapshots, bitmaps, luks, actualSize } = facts;
   const qemu = toQemuImgInfo(info, {
-    filename: path,
+    filename: displayPath(path),
     snapshots: snapshots.snapshots,
     bitmaps: bitmaps.bitmaps,
     bitmapsConsistent: bitmaps.consistent,
@@ -58,21 +63,20 @@ export async function runInfo(path: string, options: { json?: boolean }, io: Io)
 }
 
 export function registerInfo(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("info")
+  withRemoteOptions(program.command("info"))
     .description(
       "print the image's header facts (format, sizes, features, extensions, backing file)",
     )
-    .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
     .option(
       "--json",
       'print the keys and values of `qemu-img info --output=json` (extra facts under "qcow2-forensic")',
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'",
+      "\nExamples:\n  $ qcow2-forensic info disk.qcow2\n  $ qcow2-forensic info --json disk.qcow2 | jq '.\"virtual-size\"'\n  $ qcow2-forensic info --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2",
     )
-    .action(async (path: string, options: { json?: boolean }) => {
+    .action(async (path: string, options: { json?: boolean } & RemoteOptions) => {
       setExit(await runInfo(path, options, io));
     });
 }

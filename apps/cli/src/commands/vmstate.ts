@@ -2,18 +2,22 @@ import { createHash, randomBytes } from "node:crypto";
 import { open, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { openVmState } from "@x/qcow2-core";
-import { openFileSource, zlibDecompressor } from "@x/qcow2-core/node";
+import { zlibDecompressor } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
+import { openEvidence } from "../image-open.js";
 import { startProgress } from "../progress.js";
+import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 
 const CHUNK = 4 * 1024 * 1024;
+
+type VmstateOptions = { snapshot: string; force?: boolean; quiet?: boolean } & RemoteOptions;
 
 export async function runVmstate(
   path: string,
   out: string,
-  options: { snapshot: string; force?: boolean; quiet?: boolean },
+  options: VmstateOptions,
   io: Io,
 ): Promise<number> {
   if (
@@ -26,13 +30,13 @@ export async function runVmstate(
   ) {
     throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
   }
-  const source = await openFileSource(path);
+  const source = await openEvidence(path, options);
   let temp: string | undefined;
   try {
     const vm = await openVmState(source, options.snapshot, { decompressor: zlibDecompressor });
     if (vm.size === 0)
       throw new CliError(
-        `${path}: snapshot ${options.snapshot} carries no VM state`,
+        `${displayPath(path)}: snapshot ${options.snapshot} carries no VM state`,
         EXIT.unreadable,
       );
     const hash = createHash("sha256");
@@ -75,27 +79,20 @@ export async function runVmstate(
 }
 
 export function registerVmstate(program: Command, io: Io, setExit: (code: number) => void): void {
-  program
-    .command("vmstate")
+  withRemoteOptions(program.command("vmstate"))
     .description(
       "write a snapshot's saved VM state (RAM and device state, QEMU's migration stream) for memory forensics",
     )
-    .argument("<image>", "QCOW2 image file (opened read-only)")
+    .argument("<image>", "QCOW2 image file or http(s):// URL (opened read-only)")
     .argument("<out>", "output file, or - for stdout")
     .requiredOption("-s, --snapshot <id|name>", "the snapshot whose VM state to write")
     .option("-f, --force", "replace an existing output file")
     .option("-q, --quiet", "no progress bar")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ qcow2-forensic vmstate --snapshot 1 disk.qcow2 ram.qevm\n  $ qcow2-forensic vmstate -s before-update disk.qcow2 - | xxd | head",
+      "\nExamples:\n  $ qcow2-forensic vmstate --snapshot 1 disk.qcow2 ram.qevm\n  $ qcow2-forensic vmstate -s before-update disk.qcow2 - | xxd | head\n  $ qcow2-forensic vmstate -s 1 https://evidence.example/case-7/disk.qcow2 ram.qevm",
     )
-    .action(
-      async (
-        path: string,
-        out: string,
-        options: { snapshot: string; force?: boolean; quiet?: boolean },
-      ) => {
-        setExit(await runVmstate(path, out, options, io));
-      },
-    );
+    .action(async (path: string, out: string, options: VmstateOptions) => {
+      setExit(await runVmstate(path, out, options, io));
+    });
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { EXIT } from "../errors.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
+import { displayPath } from "../remote.js";
 import { safe } from "../views/format.js";
 import { renderVolumesText } from "../views/volumes-text.js";
 
@@ -17,7 +18,7 @@ export async function runVolumes(
     if (options.json) io.stdout.write(`${JSON.stringify(volumesToJson(layout), null, 2)}\n`);
     else {
       const state = `${options.snapshot === undefined ? "active disk" : `snapshot ${safe(options.snapshot)}`}${options.layerOnly ? ", layer only" : ""}`;
-      io.stdout.write(renderVolumesText(`${safe(path)} (${state})`, layout));
+      io.stdout.write(renderVolumesText(`${safe(displayPath(path))} (${state})`, layout));
     }
   } finally {
     await image.close();
@@ -32,7 +33,7 @@ export function registerVolumes(program: Command, io: Io, setExit: (code: number
       .description(
         "list the guest disk's partitions (as sfdisk does) and the filesystem or volume in each (as blkid does)",
       )
-      .argument("<image>", "QCOW/QCOW2 image file (opened read-only)")
+      .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .option(
         "--json",
         'print {"scheme", "filesystem", "partitions": [{"start", "length", "type", "name"?, "uuid"?, "filesystem"}], …}',

@@ -100,6 +100,13 @@ export class RefcountAccumulator {
     return code === 0 ? null : (OWNERS[code - 1] as ClusterOwner);
   }
 
+  /** The owner code of `cluster` (see {@link ownerOf}), 0 when nothing references it. */
+  ownerCodeAt(cluster: number): number {
+    return cluster < this.owners.length
+      ? (this.owners[cluster] as number)
+      : (this.sparse.get(cluster)?.owner ?? 0);
+  }
+
   /** Cluster indexes held sparsely (far past end of file), ascending. */
   sparseClusters(): number[] {
     return [...this.sparse.keys()].sort((a, b) => a - b);

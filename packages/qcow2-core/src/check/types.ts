@@ -1,3 +1,5 @@
+import type { HostCensus } from "./census.js";
+
 /** The structure a host cluster is referenced by (for overlap and out-of-bounds reports). */
 export type ClusterOwner =
   | "header"
@@ -93,6 +95,8 @@ export interface CheckReport {
   leakedClusters: number[];
   /** Host cluster indexes referenced but stored with refcount 0 (orphans), bounded. */
   orphanedClusters: number[];
+  /** The host file summarised cell by cell, when asked for (`check`'s `census` option). */
+  census?: HostCensus;
 }
 
 /** Problems and cluster lists kept per report; counts stay exact beyond these. */

@@ -415,6 +415,8 @@ function qcow1Refusal(info: Qcow2Info): OpenRefusal | null {
   const l1Size = (size + (1n << shift) - 1n) >> shift;
   if (l1Size > BigInt(Math.floor(0x7fffffff / 8)))
     return refuse("LIMIT_EXCEEDED", "Image too large", "size", size);
+  if (info.backingFile !== null && info.backingFile.name === null)
+    return refuse("INVALID_STRUCTURE", "Input/output error", "backing_file_offset", "beyond 2^63");
   if (info.backingFile !== null && info.backingFile.size > 1023)
     return refuse(
       "INVALID_STRUCTURE",

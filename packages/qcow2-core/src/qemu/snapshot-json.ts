@@ -16,11 +16,12 @@ export interface QemuSnapshotInfo {
 
 const TWO_63 = 1n << 63n;
 
-/** icount as QEMU prints it: an int64, so values from 2^63 up are negative. */
+/** A 64-bit field as QEMU's int64 prints it: values from 2^63 up are negative. */
+const signed64 = (raw: bigint) => (raw >= TWO_63 ? raw - (1n << 64n) : raw);
+
+/** icount as QEMU prints it (all ones, "not recorded", is already `null`). */
 function icountOf(s: Qcow2Snapshot): number | bigint | null {
-  if (s.exact?.icount === undefined) return s.icount;
-  const raw = BigInt(s.exact.icount);
-  return raw >= TWO_63 ? raw - (1n << 64n) : raw;
+  return s.exact?.icount === undefined ? s.icount : signed64(BigInt(s.exact.icount));
 }
 
 /**
@@ -36,7 +37,8 @@ export function toQemuSnapshotList(snapshots: readonly Qcow2Snapshot[]): QemuSna
     "date-nsec": s.dateNsec,
     "vm-clock-sec": s.vmClockSec,
     id: s.id,
+    // QAPI's vm-state-size is an int64: values from 2^63 up print negative, as icount's do.
     "vm-state-size":
-      s.exact?.vmStateSize === undefined ? s.vmStateSize : BigInt(s.exact.vmStateSize),
+      s.exact?.vmStateSize === undefined ? s.vmStateSize : signed64(BigInt(s.exact.vmStateSize)),
   }));
 }

@@ -14,6 +14,11 @@ export class LruCache<K, V> {
     return value;
   }
 
+  /** Whether `key` is held, without marking it used. */
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);

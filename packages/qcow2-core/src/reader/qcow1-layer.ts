@@ -4,6 +4,10 @@ import { QCOW1_OFLAG_COMPRESSED } from "../format/constants.js";
 import { decodeQcow1Header } from "../format/qcow1-header.js";
 import type { Qcow2Info } from "../inspect.js";
 import { LIMITS } from "../limits.js";
+
+/** QEMU's BDRV_MAX_LENGTH (INT64_MAX aligned down to 1 GiB): reads ending beyond it fail (EIO). */
+const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
+
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import type { Decompressor } from "./decompress.js";
 import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
@@ -116,11 +120,14 @@ export class Qcow1Layer implements Layer {
         compressedLength: Number((entry >> shift) & BigInt(this.clusterSize - 1)),
       };
     }
-    if (entry > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new Qcow2Error("OUT_OF_RANGE", `QCOW1 cluster offset ${entry} exceeds 2^53-1`, {
-        field: "l2_entry",
-        value: entry,
-      });
+    // Past end of file QEMU reads zeros, however far (a cluster offset of 2^53
+    // or more is one); only the block layer's own limit fails the read.
+    if (entry + BigInt(this.clusterSize) > BDRV_MAX_LENGTH) {
+      throw new Qcow2Error(
+        "IO",
+        `QCOW1 cluster offset 0x${entry.toString(16)} is beyond what QEMU can read (Input/output error)`,
+        { field: "l2_entry", value: entry },
+      );
     }
     return { kind: "normal", hostOffset: Number(entry) };
   }

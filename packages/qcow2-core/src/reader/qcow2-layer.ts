@@ -30,6 +30,7 @@ import type { Decompressor, ZstdDecompressor } from "./decompress.js";
 import { L1Table } from "./l1-table.js";
 import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
 import { LruCache } from "./lru-cache.js";
+import { TableReadAhead } from "./table-read-ahead.js";
 
 /** Runs of one L2 table (see Qcow2Layer.tableRuns). */
 interface TableRuns {
@@ -47,6 +48,9 @@ const MAX_PARALLEL_DECOMPRESS = 32;
 
 /** Longest host-contiguous run read in one I/O. */
 const MAX_RUN = 16 * 1024 * 1024;
+
+/** Bytes of L2 tables read ahead of a walk over a source without synchronous reads. */
+const TABLE_READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 /** What a Qcow2Layer needs beyond the image itself. */
 export interface Qcow2LayerOptions {
@@ -84,6 +88,8 @@ export class Qcow2Layer implements Layer {
   private readonly subclusterSize: number;
   private readonly l2Cache: LruCache<number, DataView>;
   private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
+  /** Only for sources whose every read is a round trip (remote ones). */
+  private readonly tablesAhead: TableReadAhead | null;
 
   private constructor(
     readonly source: ByteSource,
@@ -102,6 +108,8 @@ export class Qcow2Layer implements Layer {
       ? this.clusterSize / SUBCLUSTERS_PER_CLUSTER
       : this.clusterSize;
     this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
+    const depth = Math.max(1, Math.min(16, Math.floor(TABLE_READ_AHEAD_BYTES / this.clusterSize)));
+    this.tablesAhead = source.highLatency ? new TableReadAhead(depth) : null;
   }
 
   /** Opens the active disk, or the disk as of `options.snapshot`. `info` must have passed the reader's checks. */
@@ -153,7 +161,8 @@ export class Qcow2Layer implements Layer {
   private async l2Table(offset: number): Promise<DataView> {
     let table = this.l2Cache.get(offset);
     if (table === undefined) {
-      const bytes = await readSmallPadded(this.source, offset, this.clusterSize);
+      const bytes = await (this.tablesAhead?.take(offset) ??
+        readSmallPadded(this.source, offset, this.clusterSize));
       table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.l2Cache.set(offset, table);
     }
@@ -291,7 +300,20 @@ export class Qcow2Layer implements Layer {
         },
       );
     }
+    this.tablesAhead?.visit(
+      l1Index,
+      (i) => this.tableOffset(i),
+      (o) => this.l2Cache.has(o),
+      (o) => readSmallPadded(this.source, o, this.clusterSize),
+    );
     return { offset: l2Offset, view: await this.l2Table(l2Offset) };
+  }
+
+  /** L1 entry `index`'s table offset when it has a usable one (else `null`). */
+  private tableOffset(index: number): number | null {
+    if (index >= this.l1.size) return null;
+    const offset = Number(l1EntryOffset(this.l1.entry(index)));
+    return offset === 0 || offset % this.clusterSize !== 0 ? null : offset;
   }
 
   private misaligned(host: number, clusterIndex: number, entryOffset: number): Qcow2Error {

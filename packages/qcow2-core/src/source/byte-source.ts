@@ -25,6 +25,11 @@ export interface ByteSource {
    * cache answer faster without a promise per read).
    */
   readIntoSync?(target: Uint8Array, position: number): number;
+  /**
+   * True when every read costs a round trip (a remote source): readers then
+   * keep several reads in flight and avoid reading the same bytes twice.
+   */
+  readonly highLatency?: boolean;
   /** Releases the underlying handle; further reads fail. */
   close?(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import {
   readLuksHeader,
   readSnapshots,
   refcountReport,
+  stringifyQemuJson,
   toQemuCheckJson,
   toQemuImgInfo,
   toQemuSnapshotList,
@@ -20,13 +21,23 @@ import {
   buildImageReport,
   type ReportEnvelope,
   renderCsv,
+  renderHtml,
   renderJson,
   renderJsonLines,
   renderSarif,
+  renderSvgDocument,
   renderText,
 } from "@x/report";
 import { isVolumesError } from "@x/volumes";
-import { auditImage, carveRuns, qcow2GuestOpener, toFindings } from "../../src/index.js";
+import {
+  auditImage,
+  carveRuns,
+  custodyFacts,
+  drawPictures,
+  examineImage,
+  qcow2GuestOpener,
+  toFindings,
+} from "../../src/index.js";
 
 /** A mutant that broke the contract: an untyped throw or a time overrun. */
 export interface Failure {
@@ -68,6 +79,27 @@ async function auditAndRender(bytes: Uint8Array): Promise<void> {
   renderText(envelope, { color: false });
 }
 
+/** What `audit --format html` and `map --format svg` draw: maps of two states at most, every figure rendered. */
+async function pictures(bytes: Uint8Array): Promise<void> {
+  const exam = await examineImage(src(bytes), { now: NOW, census: { cells: 256 } });
+  const figures = await drawPictures(exam, {
+    now: NOW,
+    cells: 256,
+    maxSnapshotMaps: 1,
+    openState: ({ snapshot, layerOnly }) =>
+      Qcow2Image.open(src(bytes), {
+        layerOnly,
+        ...(snapshot === null ? {} : { snapshot: snapshot.id }),
+      }),
+  });
+  const envelope: ReportEnvelope = {
+    tool: { name: "fuzz", version: "0" },
+    images: [buildImageReport(NAME, toFindings(exam.anomalies))],
+  };
+  renderHtml(envelope, { extras: [{ figures, facts: custodyFacts(exam) }] });
+  renderSvgDocument(figures, NAME);
+}
+
 /** Every snapshot (the first four): its view of the disk and its VM state. */
 async function snapshotViews(bytes: Uint8Array): Promise<void> {
   const table = await readSnapshots(src(bytes));
@@ -85,8 +117,8 @@ async function snapshotViews(bytes: Uint8Array): Promise<void> {
 async function qemuViews(bytes: Uint8Array): Promise<void> {
   const info = await inspect(src(bytes));
   const table = await readSnapshots(src(bytes), info);
-  JSON.stringify(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
-  JSON.stringify(toQemuSnapshotList(table.snapshots));
+  stringifyQemuJson(toQemuImgInfo(info, { filename: NAME, snapshots: table.snapshots }));
+  stringifyQemuJson(toQemuSnapshotList(table.snapshots));
   if (info.version === 1) return;
   const report = await check(src(bytes), info);
   JSON.stringify(toQemuCheckJson(report, NAME));
@@ -106,6 +138,7 @@ const RUNNERS = {
   check: (b: Uint8Array) => check(src(b)),
   qemu: qemuViews,
   audit: auditAndRender,
+  pictures,
   map: async (b: Uint8Array) => {
     const image = await Qcow2Image.open(src(b));
     try {

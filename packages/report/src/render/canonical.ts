@@ -73,6 +73,13 @@ export function canonicalImage(img: ImageReport): ImageReport {
     for (const k of Object.keys(img.container.hashes).sort())
       hashes[k] = img.container.hashes[k] as string;
     out.container = { size: img.container.size, hashes };
+    const remote = img.container.remote;
+    if (remote !== undefined)
+      out.container.remote = {
+        url: remote.url,
+        etag: remote.etag ?? null,
+        lastModified: remote.lastModified ?? null,
+      };
   }
   return out;
 }
