@@ -22,7 +22,9 @@ async function guestSummary(path: string, options: RemoteOptions): Promise<strin
       await image.close();
     }
   } catch (e) {
-    return `not read (${describeError(e).message}; see qcow2-forensic volumes)`;
+    // The reason without the file's name (the line is about this image), so a URL and its file agree.
+    const reason = e instanceof Error ? e.message : describeError(e).message;
+    return `not read (${reason}; see qcow2-forensic volumes)`;
   }
 }
 
