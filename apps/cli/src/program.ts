@@ -12,6 +12,7 @@ import { registerInfo } from "./commands/info.js";
 import { registerMap } from "./commands/map.js";
 import { registerSnapshots } from "./commands/snapshots.js";
 import { registerVmstate } from "./commands/vmstate.js";
+import { registerVolumes } from "./commands/volumes.js";
 import { type Io, TOOL } from "./context.js";
 import { CliError, describeError, EXIT } from "./errors.js";
 
@@ -59,6 +60,7 @@ Examples:
   registerBitmaps(program, io, setExit);
   registerExport(program, io, setExit);
   registerHash(program, io, setExit);
+  registerVolumes(program, io, setExit);
   registerCarve(program, io, setExit);
   registerVmstate(program, io, setExit);
   registerCodes(program, io, setExit);

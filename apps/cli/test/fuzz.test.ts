@@ -43,6 +43,7 @@ const EXITS: Record<string, number[]> = {
   // 0 identical, 1 different, 2 nothing to compare with (no snapshot, no backing file), 3 unreadable.
   diff: [0, 1, 2, 3],
   bitmaps: [0, 3],
+  volumes: [0, 3],
 };
 
 function commands(image: string, n: number): string[][] {
@@ -75,6 +76,8 @@ function commands(image: string, n: number): string[][] {
     ["diff", image],
     ["diff", "--metadata-only", "--format", "jsonl", image],
     ["bitmaps", "--json", image],
+    ["volumes", image],
+    ["volumes", "--json", "--snapshot", "1", image],
   ];
 }
 

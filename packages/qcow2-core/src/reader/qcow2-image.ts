@@ -74,6 +74,15 @@ export class Qcow2Image {
   }
 
   /**
+   * {@link virtualSize} under the name random-access disks use: with `read`,
+   * it makes an image a `{ size, read(offset, length) }` guest disk, as
+   * `@x/volumes` reads.
+   */
+  get size(): number {
+    return this.virtualSize;
+  }
+
+  /**
    * Opens `source` and, unless `layerOnly`, its backing chain. Throws a
    * {@link Qcow2Error} for anything it cannot decode faithfully.
    */

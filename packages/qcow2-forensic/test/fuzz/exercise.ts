@@ -32,12 +32,14 @@ import {
   renderSvgDocument,
   renderText,
 } from "@x/report";
+import { isVolumesError } from "@x/volumes";
 import {
   auditImage,
   carveRuns,
   custodyFacts,
   drawPictures,
   examineImage,
+  qcow2GuestOpener,
   toFindings,
 } from "../../src/index.js";
 
@@ -61,9 +63,17 @@ async function boundedRead(image: Qcow2Image): Promise<void> {
   }
 }
 
-/** The audit as the CLI renders it: findings through every report format. */
+/**
+ * The audit as the CLI renders it: findings through every report format. With
+ * the guest opener, the audit also reads the guest volumes of every state it
+ * can open (tables and signatures over QCOW2 reads): the guest readers are
+ * fuzzed through it.
+ */
 async function auditAndRender(bytes: Uint8Array): Promise<void> {
-  const findings = toFindings(await auditImage(src(bytes), { now: NOW }));
+  const source = src(bytes);
+  const findings = toFindings(
+    await auditImage(source, { now: NOW, guest: qcow2GuestOpener(source) }),
+  );
   const envelope: ReportEnvelope = {
     tool: { name: "fuzz", version: "0" },
     images: [buildImageReport(NAME, findings)],
@@ -200,7 +210,8 @@ export const ENTRY_POINTS = Object.keys(RUNNERS) as Array<keyof typeof RUNNERS>;
 
 /**
  * Runs every entry point on one mutant. Each must end in a result or a
- * `Qcow2Error` within `timeLimitMs`. Anything else — a `TypeError`, a
+ * typed error (`Qcow2Error`, or the guest reader's `VolumesError`) within
+ * `timeLimitMs`. Anything else — a `TypeError`, a
  * `RangeError`, any untyped throw (what the CLI reports as `INTERNAL`) — is
  * returned as a failure.
  */
@@ -211,7 +222,7 @@ export async function exercise(bytes: Uint8Array, timeLimitMs: number): Promise<
     try {
       await RUNNERS[entry](bytes);
     } catch (e) {
-      if (!isQcow2Error(e))
+      if (!isQcow2Error(e) && !isVolumesError(e))
         failures.push({
           entry,
           error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e),
