@@ -24,6 +24,7 @@ export {
   DIVERGENCE_TABLE_BUDGET,
   shellQuote,
 } from "./audit-divergence.js";
+export {
   auditGuest,
   type GuestAudit,
   type GuestTime,
