@@ -49,12 +49,15 @@ export async function openFileSource(path: string): Promise<FileSource> {
     throw new Qcow2Error("IO", describeOpenError(path, cause), { file: path, cause });
   }
   let size: number;
+  let identity: string;
   try {
-    const stat = await handle.stat();
+    const stat = await handle.stat({ bigint: true });
     if (stat.isDirectory()) {
       throw new Qcow2Error("IO", "is a directory, not an image file", { file: path });
     }
-    size = stat.size;
+    size = Number(stat.size);
+    // Device and inode name the file whatever path reached it (links, copies of the path).
+    identity = `file:${stat.dev}:${stat.ino}`;
   } catch (cause) {
     await handle.close().catch(() => undefined);
     if (cause instanceof Qcow2Error) throw cause;
@@ -65,6 +68,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
     path,
     name: path,
     size,
+    identity,
     async read(position: number, length: number): Promise<Uint8Array> {
       if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
       const want = Math.max(0, Math.min(length, size - position));
