@@ -1,0 +1,102 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
+import {
+  check,
+  inspect,
+  memorySource,
+  qemuCheckExitCode,
+  readSnapshots,
+  toQemuCheckJson,
+} from "../src/index.js";
+import { openFileSource } from "../src/node.js";
+import { poke } from "./poke.js";
+
+// check decodes an L2 table once and replays it for every other L1 table pointing at it: on
+// images whose snapshots share tables (with and without a poked entry), the answer must still be
+// qemu-img check's, problem for problem.
+const skip = qemuOrSkipReason();
+const dir = mkdtempSync(join(tmpdir(), "qcow2-shared-l2-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+
+/** 8 MiB, 4 KiB clusters (4 L2 tables), writes and snapshots interleaved, some tables shared by all. */
+function build(name: string): string {
+  const file = join(dir, name);
+  sh("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", file, "8M"]);
+  for (let i = 1; i <= 6; i++) {
+    sh("qemu-io", [
+      "-f",
+      "qcow2",
+      "-c",
+      `write -q -P ${i} ${(i % 3) * 2 * 2 ** 20 + i * 8192} 4k`,
+      file,
+    ]);
+    sh("qemu-img", ["snapshot", "-c", `s${i}`, file]);
+  }
+  return file;
+}
+
+function qemuCheck(file: string): { json: Record<string, unknown>; exit: number; stdout: string } {
+  const r = spawnSync("qemu-img", ["check", "--output=json", file], { encoding: "utf8" });
+  const human = spawnSync("qemu-img", ["check", file], { encoding: "utf8" });
+  return {
+    json: JSON.parse(r.stdout),
+    exit: r.status ?? -1,
+    stdout: `${human.stdout}${human.stderr}`,
+  };
+}
+
+async function ours(file: string) {
+  const source = await openFileSource(file);
+  try {
+    return await check(source);
+  } finally {
+    await source.close();
+  }
+}
+
+describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", () => {
+  it("an image whose snapshots share L2 tables checks exactly as qemu-img check", async () => {
+    const file = build("shared.qcow2");
+    const qemu = qemuCheck(file);
+    const report = await ours(file);
+    const json: Record<string, unknown> = { ...toQemuCheckJson(report, file) };
+    expect(json).toEqual(qemu.json);
+    expect(qemuCheckExitCode(report)).toBe(qemu.exit);
+  });
+
+  it("a reserved bit in a shared L2 entry is reported once per L1 table that points at it, as qemu-img does", async () => {
+    const file = build("poked.qcow2");
+    const bytes = new Uint8Array(readFileSync(file));
+    const source = memorySource(bytes, "poked.qcow2");
+    const info = await inspect(source);
+    const { snapshots } = await readSnapshots(source, info);
+    // The first snapshot's first allocated L2 table, which later snapshots still point at.
+    const view = new DataView(bytes.buffer);
+    const l1 = snapshots[0]?.l1TableOffset as number;
+    let l2 = 0;
+    for (let i = 0; l2 === 0; i++) l2 = Number(view.getBigUint64(l1 + i * 8) & 0x00fffffffffffe00n);
+    let entry = l2;
+    while (view.getBigUint64(entry) === 0n) entry += 8;
+    poke(bytes, entry, 1, view.getUint8(entry) | 0x01); // bit 56: reserved in a standard L2 entry
+    writeFileSync(file, bytes);
+
+    const qemu = qemuCheck(file);
+    const report = await ours(file);
+    const json: Record<string, unknown> = { ...toQemuCheckJson(report, file) };
+    expect(json).toEqual(qemu.json);
+    expect(qemuCheckExitCode(report)).toBe(qemu.exit);
+    const qemuLines = qemu.stdout.split("\n").filter((l) => l.includes("reserved bits set"));
+    const ourLines = report.problems
+      .filter((p) => p.kind === "reserved-bits")
+      .map((p) => p.message);
+    expect(qemuLines.length).toBeGreaterThan(1);
+    expect(ourLines).toEqual(qemuLines.map((l) => l.trim()));
+  });
+});
