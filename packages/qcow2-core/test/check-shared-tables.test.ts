@@ -99,4 +99,30 @@ describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", ()
     expect(qemuLines.length).toBeGreaterThan(1);
     expect(ourLines).toEqual(qemuLines.map((l) => l.trim()));
   });
+  it("an OFLAG_COPIED mismatch in an active L2 table is reported as qemu-img reports it", async () => {
+    const file = join(dir, "copied.qcow2");
+    sh("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", file, "8M"]);
+    sh("qemu-io", ["-f", "qcow2", "-c", "write -q -P 7 0 64k", "-c", "write -q -P 8 4M 8k", file]);
+    const bytes = new Uint8Array(readFileSync(file));
+    const source = memorySource(bytes, "copied.qcow2");
+    const info = await inspect(source);
+    const view = new DataView(bytes.buffer);
+    const l2 = Number(view.getBigUint64(info.l1TableOffset) & 0x00fffffffffffe00n);
+    // Clear OFLAG_COPIED (bit 63) of the table's third entry: its refcount is still 1.
+    poke(bytes, l2 + 16, 1, view.getUint8(l2 + 16) & 0x7f);
+    writeFileSync(file, bytes);
+
+    const qemu = qemuCheck(file);
+    const report = await ours(file);
+    const json: Record<string, unknown> = { ...toQemuCheckJson(report, file) };
+    expect(json).toEqual(qemu.json);
+    const qemuLines = qemu.stdout
+      .split("\n")
+      .filter((l) => l.includes("OFLAG_COPIED"))
+      .map((l) => l.trim());
+    expect(qemuLines.length).toBe(1);
+    expect(report.problems.filter((p) => p.kind === "copied-flag").map((p) => p.message)).toEqual(
+      qemuLines,
+    );
+  });
 });

@@ -545,6 +545,11 @@ class Checker {
 
   /** What checking each L2 table found, by host offset (see {@link L2Scan}). */
   private readonly l2Scans = new Map<number, L2Scan>();
+  /**
+   * Each active L2 table's allocated, uncompressed entries (triples: byte offset in the table,
+   * high and low word), recorded by the refcount pass for the OFLAG_COPIED pass.
+   */
+  private readonly activeEntries = new Map<number, Float64Array>();
   /** Where {@link checkL2} collects a table's references before keeping them. */
   private refScratch = new Float64Array(3 * 1024);
   /** Numbers held by {@link l2Scans}, against {@link MAX_L2_SCAN_NUMBERS}. */
@@ -590,6 +595,10 @@ class Checker {
       this.refScratch[used++] = c;
     };
     const scan: L2Scan = { refs: new Float64Array(0), exact: new Map(), problems: [] };
+    // The active table's allocated entries, for the OFLAG_COPIED pass (which then need not read
+    // the table again). With a data file, offset 0 can be allocated: that pass reads the table.
+    const copied: number[] | null =
+      active && !this.dataFile && this.l2ScanNumbers < MAX_L2_SCAN_NUMBERS ? [] : null;
     const record = this.l2ScanNumbers < MAX_L2_SCAN_NUMBERS;
     const problem = (p: CheckProblem) => {
       this.problem(p);
@@ -688,6 +697,7 @@ class Checker {
         }
         continue;
       }
+      if (copied !== null) copied.push(at, hi, lo);
       if (this.extendedL2 && (bmHi & bmLo) !== 0) {
         problem({
           kind: "invalid-entry",
@@ -714,6 +724,10 @@ class Checker {
         nextContiguous = offset + this.cs;
       }
       if (!this.dataFile) inc(offset, this.cs, "data", entryOffset);
+    }
+    if (copied !== null) {
+      this.activeEntries.set(l2Offset, Float64Array.from(copied));
+      this.l2ScanNumbers += copied.length;
     }
     if (record) {
       // Off the garbage-collected heap: thousands of kept scans would slow every collection.
@@ -1010,10 +1024,32 @@ class Checker {
       }
       if (l2Offset < this.source.size) toScan.push(l2Offset);
     }
-    let t = 0;
-    for await (const table of this.tables(toScan)) {
-      const l2Offset = toScan[t++] as number;
+    const toRead = toScan.filter((o) => !this.activeEntries.has(o));
+    const read = this.tables(toRead)[Symbol.asyncIterator]();
+    for (const l2Offset of toScan) {
       this.spend();
+      const known = this.activeEntries.get(l2Offset);
+      if (known !== undefined) {
+        for (let r = 0; r < known.length; r += 3) {
+          const eh = known[r + 1] as number;
+          const el = known[r + 2] as number;
+          const k = Math.floor(offsetField(eh, el) / this.cs);
+          const refcount = this.storedSync(k) ?? (await this.stored(k));
+          if (refcount === null) continue;
+          if ((refcount === 1) !== isCopied(eh)) {
+            this.problem({
+              kind: "copied-flag",
+              message: `ERROR OFLAG_COPIED data cluster: l2_entry=${hex64(eh, el)} refcount=${refcount}`,
+              hostOffset: l2Offset + (known[r] as number),
+              corruption: true,
+            });
+          }
+        }
+        continue;
+      }
+      const next = await read.next();
+      if (next.done) break;
+      const table = next.value;
       const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
       const words = wordsOf(table);
       const wordsPerEntry = this.entrySize >> 2;
