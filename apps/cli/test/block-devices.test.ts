@@ -24,7 +24,9 @@ import { explain, runCliAsync } from "./run-cli.js";
  * Evidence on block devices: fixture copies attached as read-only loop
  * devices, reached through a folder of links as LVM names its volumes
  * (/dev/<vg>/<lv> → /dev/dm-N). Every command must give on the device what it
- * gives on the file.
+ * gives on the file. A bare /dev/loopN has its relative backing names looked
+ * for in /dev, as qemu-img does; --backing-dir is the examiner's way round.
+ * Skipped, with the reason printed, where loop devices cannot be attached.
  */
 const skip = loopDevicesOrSkipReason();
 const set = loadFixtureSet();
@@ -204,6 +206,53 @@ describe.skipIf(skip !== undefined)("evidence on read-only loop devices", () => 
     const r = await runMain(["map", "--json", top]);
     expect(r.code, explainRun(r)).toBe(0);
     expect(r.stdout.trim()).toBe(qemu.trim());
+  });
+
+  describe("the overlay named by its bare /dev/loopN", () => {
+    it("looks for its relative backing file in /dev, as qemu-img does, and says where it looked", async () => {
+      const overlay = deviceOf.get("overlay.qcow2") as string;
+      const r = await runMain(["map", "--json", overlay]);
+      expect(r.code, explainRun(r)).toBe(3);
+      expect(r.stderr).toBe(
+        `qcow2-forensic: ${overlay}: backing file "base.qcow2" not found (looked for /dev/base.qcow2)\n`,
+      );
+      if (qemuOrSkipReason() === undefined) {
+        expect(() =>
+          execFileSync("qemu-img", ["map", "--output=json", overlay], { stdio: "pipe" }),
+        ).toThrow(/Could not open '\/dev\/base\.qcow2'/);
+      }
+    });
+
+    it("with --backing-dir naming the backing device's folder, map and audit equal the file's", async () => {
+      const overlay = deviceOf.get("overlay.qcow2") as string;
+      const fileMap = await runMain(["map", "--json", join(files, "overlay.qcow2")]);
+      const deviceMap = await runMain(["map", "--json", "--backing-dir", devs, overlay]);
+      expect(deviceMap.code, explainRun(deviceMap)).toBe(0);
+      expect(deviceMap.stdout).toBe(fileMap.stdout);
+      if (qemuOrSkipReason() === undefined) {
+        // qemu-img's own way to the same chain: the backing file named in full.
+        const qemu = execFileSync(
+          "qemu-img",
+          [
+            "map",
+            "--output=json",
+            "--image-opts",
+            `driver=qcow2,file.filename=${overlay},backing.file.filename=${join(devs, "base.qcow2")}`,
+          ],
+          { encoding: "utf8" },
+        );
+        expect(deviceMap.stdout.trim()).toBe(qemu.trim());
+      }
+      const audit = (path: string, backingDir: string[]) =>
+        runMain(["audit", "--format", "json", "--now", NOW, ...backingDir, path]);
+      const fileAudit = await audit(join(files, "overlay.qcow2"), []);
+      const deviceAudit = await audit(overlay, ["--backing-dir", devs]);
+      expect(deviceAudit.code, explainRun(deviceAudit)).toBe(fileAudit.code);
+      const fromFile = JSON.parse(fileAudit.stdout).images[0];
+      const fromDevice = JSON.parse(asFiles(deviceAudit.stdout)).images[0];
+      expect(fromDevice.error).toBeNull();
+      expect(fromDevice.findings).toEqual(fromFile.findings);
+    });
   });
 
   it("audit of the links' folder finds the QCOW devices and reports what the files' folder gives", async () => {
