@@ -345,7 +345,7 @@ export function passphraseUnlock(
 
 export type { SectorCipher } from "./crypto/cipher.js";
 export { legacyAes, unlockLuks } from "./crypto/node-luks.js";
-export { nodeHttpTransport } from "./node-http-transport.js";
 export { blockDeviceSize } from "./host/block-device-size.js";
 export { specialFileKind } from "./host/file-kind.js";
 export { deviceWriteConflict } from "./host/storage-stack.js";
+export { nodeHttpTransport } from "./node-http-transport.js";

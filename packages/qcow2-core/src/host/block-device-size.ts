@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { Qcow2Error } from "../errors.js";
 
 /** Where the kernel describes block devices (`/sys/dev/block/<major>:<minor>`). */
