@@ -7,6 +7,7 @@ const ORDER = [
   "export", // export to raw against qemu-img convert -O raw
   "check", // against qemu-img check
   "map", // against qemu-img map --output=json
+  "diff", // diff --metadata-only against our own map --json; exact diff's bytes read vs changed
   "info", // against qemu-img info --output=json
   "audit", // ours only, absolute targets
   "remote", // http:// URLs served by nginx: bytes moved and times against qemu-img over http

@@ -122,7 +122,7 @@ export function createMeasure({ runs, runsFast, work, haveTime, cwd, log }) {
 
   /** One command with nothing to compare against (ours only, or a machine limit). */
   function measureAlone(label, s) {
-    const warm = attempt(label, s, null);
+    const warm = attempt(label, s, s.capture ?? null);
     const n = warm.wall < 1 ? runsFast : runs;
     const xs = [];
     for (let i = 0; i < n; i++) xs.push(attempt(label, s, null));

@@ -1,4 +1,5 @@
 import { isQcow2Error } from "@x/qcow2-core";
+import { isVolumesError } from "@x/volumes";
 
 /** Exit codes shared by every command (SPEC §6). */
 export const EXIT = {
@@ -34,6 +35,10 @@ function systemCode(e: unknown): string | undefined {
 
 /** One line naming the file and the problem; never a stack trace. */
 export function describeError(e: unknown, file?: string): { code: string; message: string } {
+  // A guest read that failed in the image reader is the reader's error (its code names the cause).
+  if (isVolumesError(e) && isQcow2Error(e.cause)) return describeError(e.cause, file);
+  if (isVolumesError(e))
+    return { code: e.code, message: file === undefined ? e.message : `${file}: ${e.message}` };
   if (isQcow2Error(e)) {
     const where = e.file ?? file;
     return { code: e.code, message: where === undefined ? e.message : `${where}: ${e.message}` };

@@ -1,15 +1,18 @@
 import { Command, CommanderError } from "commander";
 import { registerAudit } from "./commands/audit.js";
+import { registerBitmaps } from "./commands/bitmaps.js";
 import { registerCarve } from "./commands/carve.js";
 import { registerCheck } from "./commands/check.js";
 import { registerCodes } from "./commands/codes.js";
 import { registerCompletion } from "./commands/completion.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerExport } from "./commands/export.js";
 import { registerHash } from "./commands/hash.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMap } from "./commands/map.js";
 import { registerSnapshots } from "./commands/snapshots.js";
 import { registerVmstate } from "./commands/vmstate.js";
+import { registerVolumes } from "./commands/volumes.js";
 import { type Io, TOOL } from "./context.js";
 import { CliError, describeError, EXIT } from "./errors.js";
 
@@ -53,8 +56,11 @@ Examples:
   registerSnapshots(program, io, setExit);
   registerCheck(program, io, setExit);
   registerMap(program, io, setExit);
+  registerDiff(program, io, setExit);
+  registerBitmaps(program, io, setExit);
   registerExport(program, io, setExit);
   registerHash(program, io, setExit);
+  registerVolumes(program, io, setExit);
   registerCarve(program, io, setExit);
   registerVmstate(program, io, setExit);
   registerCodes(program, io, setExit);

@@ -89,7 +89,8 @@ describe("audit", () => {
     expect(code).toBe(3);
     const byPath = (p: string) => envelope.images.find((i) => i.path === p);
     expect(byPath(fixture("text"))?.error?.code).toBe("BAD_MAGIC");
-    expect(byPath(fixture("snapshots"))?.findings.length).toBe(3);
+    // INTERNAL-SNAPSHOTS, and a SNAPSHOT and a DIVERGENCE for each of its two snapshots.
+    expect(byPath(fixture("snapshots"))?.findings.length).toBe(5);
     expect(byPath("/nonexistent.qcow2")?.error?.code).toBe("IO");
     expect(stderr.trim().split("\n")).toHaveLength(2);
   });

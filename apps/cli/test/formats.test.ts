@@ -285,6 +285,7 @@ describe("custody", () => {
       await runMain(["check", p]);
       await runMain(["map", ...pf, p]);
       await runMain(["hash", "--container", ...pf, p]);
+      await runMain(["volumes", ...pf, p]);
       await runMain(["export", ...pf, p, join(out, `${i}.raw`)]);
       await runMain(["carve", p, join(out, `carve-${i}`)]);
       const snap = (set.answerJson<{ snapshots?: Array<{ name: string }> }>(e.name, "info.json")
@@ -368,6 +369,7 @@ describe("help that teaches", () => {
       "hash",
       "carve",
       "vmstate",
+      "volumes",
       "codes",
     ]) {
       expect(bash).toContain(c);

@@ -40,6 +40,10 @@ const EXITS: Record<string, number[]> = {
   export: [0, 3],
   carve: [0, 3],
   vmstate: [0, 3],
+  // 0 identical, 1 different, 2 nothing to compare with (no snapshot, no backing file), 3 unreadable.
+  diff: [0, 1, 2, 3],
+  bitmaps: [0, 3],
+  volumes: [0, 3],
 };
 
 function commands(image: string, n: number): string[][] {
@@ -69,6 +73,11 @@ function commands(image: string, n: number): string[][] {
     ["export", "--quiet", image, `${out}.raw`],
     ["carve", image, `${out}-carve`],
     ["vmstate", "--snapshot", "1", image, `${out}.vm`],
+    ["diff", image],
+    ["diff", "--metadata-only", "--format", "jsonl", image],
+    ["bitmaps", "--json", image],
+    ["volumes", image],
+    ["volumes", "--json", "--snapshot", "1", image],
   ];
 }
 
@@ -84,8 +93,10 @@ function broken(r: MainResult): string | null {
   )
     return "internal error";
   if (/\n\s+at .+:\d+:\d+\)?\n/.test(r.stderr)) return "stack trace";
-  if (r.code !== 0 && r.stderr.trim() === "" && command !== "audit" && command !== "check")
-    return "failed without saying why";
+  // audit and check report on stdout; diff's 1 means "the states differ".
+  const reports =
+    command === "audit" || command === "check" || (command === "diff" && r.code === 1);
+  if (r.code !== 0 && r.stderr.trim() === "" && !reports) return "failed without saying why";
   return null;
 }
 

@@ -89,7 +89,7 @@ const key = (name: string) => (name === "luks.qcow2" ? ["--passphrase-file", pas
 
 describe("every command on a URL equals the command on the file", () => {
   for (const name of IMAGES) {
-    it(`${name}: info, snapshots, check, map, hash, export and audit`, async () => {
+    it(`${name}: info, snapshots, check, map, hash, export, volumes and audit`, async () => {
       const commands: Array<(image: string) => string[]> = [
         (i) => ["info", "--json", i],
         (i) => ["info", i],
@@ -98,6 +98,7 @@ describe("every command on a URL equals the command on the file", () => {
         (i) => ["map", "--json", ...key(name), i],
         (i) => ["hash", "--json", "--container", "--algorithm", "sha256,md5", ...key(name), i],
         (i) => ["export", ...key(name), i, "-"],
+        (i) => ["volumes", "--json", ...key(name), i],
       ];
       const results = await Promise.all(commands.map((args) => both(name, args)));
       for (const [i, args] of commands.entries()) {

@@ -4,6 +4,13 @@
  * `@x/qcow2-core/node`).
  */
 
+export {
+  type BitmapExtentOptions,
+  bitmapDistrust,
+  bitmapExtents,
+  bitmapLayout,
+  findBitmap,
+} from "./bitmap-data.js";
 export { type BitmapDirectory, MAX_BITMAPS, readBitmaps } from "./bitmaps.js";
 export {
   type HostCensus,
@@ -103,9 +110,36 @@ export {
   fzstdDecompressor,
   type ZstdDecompressor,
 } from "./reader/decompress.js";
-export type { GuestRange, Layer, LayerExtent } from "./reader/layer.js";
+export {
+  type DiffExtent,
+  type DiffOptions,
+  type DiffStats,
+  type DiffStorage,
+  describeRanges,
+  diffDisks,
+  diffExtents,
+  diffGranularity,
+  type StoredRange,
+} from "./reader/diff.js";
+export type {
+  GuestRange,
+  Layer,
+  LayerExtent,
+  LayerIdentity,
+  LayerStorage,
+} from "./reader/layer.js";
 export type { MapExtent } from "./reader/map.js";
 export { MAX_READ_LENGTH, type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+export {
+  backingView,
+  type DiskView,
+  defaultFromState,
+  formatStateRef,
+  metadataView,
+  newestSnapshot,
+  parseStateRef,
+  type StateRef,
+} from "./reader/state.js";
 export {
   MAX_LISTED_ORPHANS,
   type OrphanCluster,
@@ -136,5 +170,6 @@ export {
   newTransferStats,
 } from "./source/http/range-client.js";
 export { isHttpUrl, REDACTED, redactUrl } from "./source/http/redact.js";
+export { sourceIdentity } from "./source/identity.js";
 export { memorySource } from "./source/memory-source.js";
 export { openVmState, type VmState } from "./vmstate.js";

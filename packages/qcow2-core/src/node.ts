@@ -45,13 +45,14 @@ export interface FileSource extends ByteSource {
  * ```
  */
 export async function openFileSource(path: string): Promise<FileSource> {
-  const { handle, size, blockDevice } = await openEvidenceHandle(path);
+  const { handle, size, blockDevice, identity } = await openEvidenceHandle(path);
   let closed = false;
   return {
     path,
     name: path,
     size,
     blockDevice,
+    identity,
     async read(position: number, length: number): Promise<Uint8Array> {
       if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
       const want = Math.max(0, Math.min(length, size - position));

@@ -1,4 +1,20 @@
 import type { ClusterOwner, HeaderProblem, OrphanCluster } from "@x/qcow2-core";
+import type { BootCodeChange, LayoutChange, VolumeProblem } from "@x/volumes";
+
+/** A volume inside the guest, and the states (active disk, snapshots, backing file) it was seen in. */
+export interface GuestVolumeRef {
+  /** "active disk", `snapshot 1 "name"`, `backing file "base.qcow2"`. */
+  states: string[];
+  /** Partition number, or `null` for the whole disk. */
+  partition: number | null;
+  /** Guest byte offset and length of the partition (or disk). */
+  offset: number;
+  length: number;
+  /** blkid's TYPE, UUID and LABEL. */
+  type: string;
+  uuid: string | null;
+  label: string | null;
+}
 
 /** A cluster cited by a finding. */
 export interface CitedCluster {
@@ -135,6 +151,26 @@ export type Qcow2Anomaly =
       consistent: boolean;
     }
   | { code: "QCOW2-BITMAP-IN-USE"; name: string; offset: number }
+  // How far the active disk has moved from an earlier state (metadata only).
+  | {
+      code: "QCOW2-DIVERGENCE";
+      /** What the active disk is compared with. */
+      against: "snapshot" | "backing";
+      /** The snapshot's id (snapshot), or `null`. */
+      id: string | null;
+      /** The snapshot's name, or the backing file's recorded name. */
+      name: string;
+      /** Host offset of the snapshot table entry, or of the backing file name. */
+      offset: number;
+      /** Extents whose mapping differs; `null` when the audit's work bound left it uncomputed. */
+      extents: number | null;
+      /** Bytes in those extents: an upper bound of what changed. */
+      bytes: number | null;
+      /** The first such extent (guest), if any. */
+      first: { start: number; length: number } | null;
+      /** The command that gives the exact answer. */
+      command: string;
+    }
   // Backing chain.
   | {
       code: "QCOW2-BACKING-MISSING";
@@ -164,6 +200,65 @@ export type Qcow2Anomaly =
       payloadOffset: number | null;
       mkDigestIterations: number | null;
       problem: string | null;
+    }
+  // Inside the guest (@x/volumes), on every state the reader opens.
+  | {
+      code: "QCOW2-GUEST-ENCRYPTED-VOLUME";
+      volume: GuestVolumeRef;
+      version: string | null;
+      /** Guest offset of the header found. */
+      headerOffset: number;
+    }
+  | {
+      code: "QCOW2-GUEST-HIBERNATION";
+      volume: GuestVolumeRef;
+      /** The hibernation signature found ("S1SUSPEND", …) and its guest offset. */
+      signature: string;
+      signatureOffset: number;
+    }
+  | {
+      code: "QCOW2-GUEST-PARTITION-TABLE-CHANGED";
+      /** The earlier state and the later one compared. */
+      from: string;
+      to: string;
+      changes: LayoutChange[];
+    }
+  | { code: "QCOW2-GUEST-BOOT-CODE-CHANGED"; from: string; to: string; changes: BootCodeChange[] }
+  | { code: "QCOW2-GUEST-GPT-DAMAGED"; states: string[]; problems: VolumeProblem[] }
+  | {
+      code: "QCOW2-GUEST-PARTITION-TABLE-INCONSISTENT";
+      states: string[];
+      problems: VolumeProblem[];
+    }
+  | {
+      code: "QCOW2-GUEST-UNPARTITIONED-DATA";
+      state: string;
+      /** Allocated bytes outside every partition and table structure. */
+      bytes: number;
+      /** The first ranges (guest offsets). */
+      ranges: Array<{ start: number; length: number }>;
+      rangeCount: number;
+      /** Bytes read to look for content, how many were not zero, and the first one's offset. */
+      scanned: number;
+      nonZero: number;
+      firstNonZero: number | null;
+    }
+  | {
+      code: "QCOW2-GUEST-FS-ERRORS";
+      volume: GuestVolumeRef;
+      reasons: string[];
+      superblockOffset: number;
+    }
+  | {
+      code: "QCOW2-GUEST-FS-TIME-ANOMALY";
+      volume: GuestVolumeRef;
+      /** "created", "last mounted" or "last written". */
+      field: string;
+      time: number;
+      reason: "future" | "after-snapshot";
+      /** The audit clock (future) or the snapshot's date (after-snapshot). */
+      reference: number;
+      superblockOffset: number;
     };
 
 /** Every anomaly code. */

@@ -20,8 +20,11 @@ import { compareSeverity } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
 import { auditCheck, auditHeaderOffsets } from "./audit-check.js";
+import { auditDivergence } from "./audit-divergence.js";
+import { auditGuest, type GuestTime } from "./audit-guest.js";
 import { auditBitmaps, auditChain, auditLuks } from "./audit-metadata.js";
 import { auditSnapshotTable } from "./audit-snapshots.js";
+import type { GuestOpener } from "./guest-opener.js";
 import { KINDS } from "./kinds/index.js";
 
 /** Options for {@link auditImage}. */
@@ -35,6 +38,15 @@ export interface AuditOptions {
   maxBackingDepth?: number;
   /** Have the consistency check summarise the host file into this many cells (for a host-file map). */
   census?: { cells: number };
+  /**
+   * Opens the guest disk of a state (active, snapshot, backing file) so the
+   * audit looks inside the guest: partitions, filesystems, boot code (see
+   * `qcow2GuestOpener`; `auditPath` supplies one). Without it, or with
+   * `quick`, no guest finding is produced.
+   */
+  guest?: GuestOpener;
+  /** Receives the guest filesystems' dated facts (creation, last mount, last write) for timelines. */
+  onGuestTimes?: (times: GuestTime[]) => void;
 }
 
 /** One backing file of the chain as found by name (its file is closed again). */
@@ -174,6 +186,9 @@ export async function examineImage(
       for (const link of walk.links) await link.source.close?.();
     }
   }
+  // How far the active disk moved from each snapshot and from the backing file (metadata only).
+  if (!options.quick && !refused)
+    out.push(...(await auditDivergence(source, info, snapshots?.snapshots ?? [])));
   let checked = false;
   if (!options.quick && info.version !== 1) {
     try {
@@ -195,6 +210,15 @@ export async function examineImage(
     }
   }
   if (!checked && info.version !== 1) out.push(...auditHeaderOffsets(info, source.size));
+  if (!options.quick && options.guest !== undefined) {
+    const guest = await auditGuest(options.guest, snapshots?.snapshots ?? [], {
+      ...(options.now === undefined ? {} : { now: options.now }),
+      backing: info.backingFile?.name ?? null,
+      fileSize: source.size,
+    });
+    out.push(...guest.anomalies);
+    options.onGuestTimes?.(guest.times);
+  }
   return {
     anomalies: sortAnomalies(out),
     name: source.name,

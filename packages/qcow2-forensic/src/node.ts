@@ -1,9 +1,23 @@
 /** Node-only entry: audit an image file by path or URL (opened read-only). */
-import type { ByteSource, HttpSourceOptions } from "@x/qcow2-core";
-import { evidenceResolvers, openEvidenceSource, openImage } from "@x/qcow2-core/node";
+import {
+  type ByteSource,
+  type HttpSourceOptions,
+  isQcow2Error,
+  type Qcow2Info,
+} from "@x/qcow2-core";
+import {
+  evidenceResolvers,
+  openEvidenceSource,
+  openImage,
+  passphraseUnlock,
+  type SectorCipher,
+  zlibDecompressor,
+  zstdWorkers,
+} from "@x/qcow2-core/node";
 import type { Figure } from "@x/report";
 import type { Qcow2Anomaly } from "./anomaly.js";
 import { type AuditOptions, auditImage, examineImage } from "./audit-image.js";
+import { type GuestOpener, qcow2GuestOpener } from "./guest-opener.js";
 import {
   custodyFacts,
   DEFAULT_MAP_CELLS,
@@ -18,13 +32,75 @@ export interface AuditPathOptions extends AuditOptions {
   backingDir?: string;
   /** How images given as `http(s)://` URLs are fetched (headers, timeouts, …). */
   http?: HttpSourceOptions;
+  /**
+   * Passphrases to try on encrypted images when looking inside the guest
+   * (each image takes the first that unlocks it); without one, an encrypted
+   * image's guest is left out.
+   */
+  passphrases?: readonly Uint8Array[];
+}
+
+/**
+ * Unlocks with the first passphrase that works, once per file: every state
+ * of one image (active, snapshots) shares the key, and PBKDF2 is slow.
+ */
+function unlockWithAny(
+  passphrases: readonly Uint8Array[],
+): (source: ByteSource, info: Qcow2Info) => Promise<SectorCipher> {
+  const unlocked = new Map<string, Promise<SectorCipher>>();
+  return (source, info) => {
+    let found = unlocked.get(source.name);
+    if (found === undefined) {
+      found = (async () => {
+        let last: unknown;
+        for (const p of passphrases) {
+          try {
+            return await passphraseUnlock(p)(source, info);
+          } catch (e) {
+            if (!isQcow2Error(e) || e.code !== "BAD_PASSPHRASE") throw e;
+            last = e;
+          }
+        }
+        throw last;
+      })();
+      unlocked.set(source.name, found);
+    }
+    return found;
+  };
+}
+
+/**
+ * Opens the guest disk of each state of the image at `path` (a file or a URL)
+ * whose top file the caller has opened as `source`: backing files found as
+ * `auditPath` finds them, encrypted images unlocked with `passphrases`. For
+ * callers that audit an already opened source (`auditImage(source, { guest })`).
+ *
+ * @example
+ * ```ts
+ * const source = await openEvidenceSource(path);
+ * await auditImage(source, { guest: evidenceGuestOpener(source, path) });
+ * ```
+ */
+export function evidenceGuestOpener(
+  source: ByteSource,
+  path: string,
+  options: Pick<AuditPathOptions, "backingDir" | "http" | "passphrases"> = {},
+): GuestOpener {
+  const passphrases = options.passphrases ?? [];
+  return qcow2GuestOpener(source, {
+    decompressor: zlibDecompressor,
+    zstd: zstdWorkers,
+    ...evidenceResolvers(path, options),
+    ...(passphrases.length === 0 ? {} : { unlock: unlockWithAny(passphrases) }),
+  });
 }
 
 /**
  * Audits the image at `path` (a file, or an `http(s)://` URL read with Range
  * requests) in one pass (the seed's `audit_path`, extended):
  * header, snapshots, bitmaps, LUKS, the backing chain resolved next to the
- * image (or in `backingDir`), and the consistency check. Throws a
+ * image (or in `backingDir`), the consistency check, and (unless `quick`)
+ * the guest's volumes in every state it can open. Throws a
  * `Qcow2Error` for unreadable or malformed input. Sorted by severity.
  *
  * @example
@@ -42,6 +118,7 @@ export async function auditPath(
   try {
     return await auditImage(source, {
       resolveBacking: evidenceResolvers(path, options).resolveBacking,
+      guest: evidenceGuestOpener(source, path, options),
       ...options,
     });
   } finally {
@@ -97,6 +174,7 @@ export async function auditSourceWithPictures(
   const cells = options.cells ?? DEFAULT_MAP_CELLS;
   const exam = await examineImage(source, {
     resolveBacking: evidenceResolvers(path, options).resolveBacking,
+    guest: evidenceGuestOpener(source, path, options),
     ...options,
     ...(options.quick ? {} : { census: { cells } }),
   });

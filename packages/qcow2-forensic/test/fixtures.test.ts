@@ -69,7 +69,11 @@ describe("every finding code has a fixture", () => {
     for (const entry of qcowEntries(set)) {
       for (const code of expectedCodes(set, entry, NOW).keys()) fired.add(code);
     }
-    expect([...Object.keys(KINDS)].filter((c) => !fired.has(c))).toEqual([]);
+    // Guest codes need guest disks (tables, filesystems): guest-findings.test.ts proves each one on
+    // disks the reference tools build.
+    expect(
+      [...Object.keys(KINDS)].filter((c) => !fired.has(c) && !c.startsWith("QCOW2-GUEST-")),
+    ).toEqual([]);
     for (const name of ["clean-v3", "clean-v2", "cluster-512", "cluster-2m"]) {
       const entry = set.entries.find((e) => e.name === name);
       expect(toFindings(await auditPath(set.path(entry as never), { now: NOW })), name).toEqual([]);

@@ -1,7 +1,7 @@
 import { type ByteSource, isHttpSource } from "@x/qcow2-core";
 import { evidenceResolvers } from "@x/qcow2-core/node";
-import { auditImage, type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
-import { auditSourceWithPictures } from "@x/qcow2-forensic/node";
+import { auditImage, type GuestTime, type Qcow2Anomaly, toFindings } from "@x/qcow2-forensic";
+import { auditSourceWithPictures, evidenceGuestOpener } from "@x/qcow2-forensic/node";
 import {
   buildImageReport,
   type ContainerFacts,
@@ -33,12 +33,16 @@ export interface AuditJob {
   maxFindingsPerCode: number;
   /** Also draw the image's pictures (for an HTML report). */
   pictures: boolean;
+  /** Collect the guest filesystems' dated facts (for --format timeline/bodyfile). */
+  timeline?: boolean;
 }
 
 /** One image's report, with its pictures when the job asked for them (plain data for the worker boundary). */
 export interface AuditOutcome {
   report: ImageReport;
   extras?: HtmlImageExtras;
+  /** The guest filesystems' times, when the job asked for them. */
+  guestTimes?: GuestTime[];
 }
 
 /** What the caller may watch while a job runs in its thread. */
@@ -57,6 +61,7 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
   };
   let report: ImageReport;
   let extras: HtmlImageExtras | undefined;
+  const guestTimes: GuestTime[] = [];
   let source: (ByteSource & { close(): Promise<void> }) | null = null;
   try {
     try {
@@ -64,12 +69,14 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
       const options = {
         ...(job.quick ? { quick: true } : {}),
         ...(job.now === undefined ? {} : { now: new Date(job.now) }),
+        ...(job.timeline ? { onGuestTimes: (t: GuestTime[]) => guestTimes.push(...t) } : {}),
       };
       let anomalies: Qcow2Anomaly[];
       if (job.pictures) {
         const pictured = await auditSourceWithPictures(source, job.path, {
           ...options,
           ...open,
+          passphrases: job.passphrases,
           // Guest maps open the image as `export` would: read-only, with the audit's passphrases.
           openState: ({ snapshot, layerOnly }) =>
             openWithPassphrases(
@@ -88,6 +95,8 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
         anomalies = await auditImage(source, {
           ...options,
           resolveBacking: evidenceResolvers(job.path, open).resolveBacking,
+          // The guest of every state, unlocked with the audit's passphrases.
+          guest: evidenceGuestOpener(source, job.path, { ...open, passphrases: job.passphrases }),
         });
       }
       // A passphrase given for the audit must unlock every encrypted image it meets.
@@ -116,7 +125,11 @@ export async function runAuditJob(job: AuditJob, hooks: AuditJobHooks = {}): Pro
   } finally {
     await source?.close();
   }
-  return extras === undefined ? { report } : { report, extras };
+  return {
+    report,
+    ...(extras === undefined ? {} : { extras }),
+    ...(job.timeline ? { guestTimes } : {}),
+  };
 }
 
 async function hashed(

@@ -27,7 +27,12 @@ import { parseAlgorithms } from "../hashing.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { startProgress } from "../progress.js";
 import { parseHeaders, type RemoteOptions, redactArgv, withRemoteOptions } from "../remote.js";
-import { jsonLinesFor, renderTimeline } from "../views/timeline.js";
+import {
+  type DatedFact,
+  guestDatedFacts,
+  jsonLinesFor,
+  renderTimeline,
+} from "../views/timeline.js";
 
 const FORMATS = ["text", "json", "jsonl", "csv", "sarif", "html", "timeline", "bodyfile"] as const;
 type Format = (typeof FORMATS)[number];
@@ -154,9 +159,11 @@ export async function runAudit(
     headers: options.header ?? [],
     maxFindingsPerCode,
     pictures: options.format === "html",
+    ...(options.format === "timeline" || options.format === "bodyfile" ? { timeline: true } : {}),
   }));
   const reports: ImageReport[] = new Array(jobs.length);
   const extras: Array<HtmlImageExtras | undefined> = new Array(jobs.length);
+  const guestFacts: DatedFact[] = [];
   const progress =
     paths.length > 1 ? startProgress(io, "audit", paths.length, options.quiet, "images") : null;
   let done = 0;
@@ -171,9 +178,10 @@ export async function runAudit(
         options.quiet,
       ),
   };
-  await auditAll(jobs, threads, hooks, (index, { report, extras: pictures }) => {
+  await auditAll(jobs, threads, hooks, (index, { report, extras: pictures, guestTimes }) => {
     reports[index] = report;
     extras[index] = pictures;
+    guestFacts.push(...guestDatedFacts(report.path, guestTimes ?? []));
     if (report.error !== null) io.stderr.write(`qcow2-forensic: ${report.error.message}\n`);
     // JSON Lines stream: each image's lines go out as soon as it is done.
     if (options.format === "jsonl") io.stdout.write(jsonLinesFor(report));
@@ -191,7 +199,7 @@ export async function runAudit(
     // Written piece by piece: a batch's page can be far larger than one string should be.
     for (const chunk of htmlChunks(envelope, { extras })) await write(io, chunk);
   } else if (options.format !== "jsonl")
-    io.stdout.write(render(envelope, options.format, io, exitCode));
+    io.stdout.write(render(envelope, options.format, io, exitCode, guestFacts));
   return exitCode;
 }
 
@@ -212,7 +220,13 @@ async function write(io: Io, text: string): Promise<void> {
     await new Promise<void>((done) => io.stdout.once("drain", () => done()));
 }
 
-function render(envelope: ReportEnvelope, format: Format, io: Io, exitCode: number): string {
+function render(
+  envelope: ReportEnvelope,
+  format: Format,
+  io: Io,
+  exitCode: number,
+  guestFacts: readonly DatedFact[],
+): string {
   switch (format) {
     case "json":
       return renderJson(envelope);
@@ -226,9 +240,9 @@ function render(envelope: ReportEnvelope, format: Format, io: Io, exitCode: numb
         ruleDescriptions: Object.fromEntries(codeCatalog().map((c) => [c.code, c.meaning])),
       });
     case "timeline":
-      return renderTimeline(envelope, "csv");
+      return renderTimeline(envelope, "csv", guestFacts);
     case "bodyfile":
-      return renderTimeline(envelope, "bodyfile");
+      return renderTimeline(envelope, "bodyfile", guestFacts);
     default:
       return renderText(envelope, { color: shouldUseColor(io.stdout, io.env) });
   }
@@ -298,11 +312,17 @@ Formats, and the client each is for:
   sarif     code-scanning dashboards and SARIF viewers: SARIF 2.1.0 that Microsoft's
             sarif-multitool validate accepts with no error or warning
   timeline  Timesketch: CSV with message, datetime (ISO 8601), timestamp_desc, timestamp (µs),
-            then path, subject, event, size
+            then path, subject, event, size; events are the snapshot dates and the creation,
+            last-mount and last-write times of the guest's filesystems in every state
   bodyfile  Sleuth Kit's mactime (mactime -b FILE): one body line, and one mactime row, per event
   html      case files and people: one self-contained page (summary table, findings, custody, and
             pictures of each image: host-file map, guest maps of the active state and snapshots,
             backing chain, snapshot timeline); it loads nothing and runs no script
+
+Unless --quick, the audit also looks inside the guest disk of every state it can open (active disk,
+the newest 16 snapshots, the backing file): encrypted volumes, hibernation images, partition tables
+and boot code that changed between states, damaged GPTs, data outside the partitions, filesystem
+errors and impossible filesystem times.
 
 Exit codes: 0 done, 1 a finding at or above --fail-on, 2 usage error, 3 an image could not be read.
 

@@ -1,13 +1,32 @@
 import { stringifyQemuJson, toQemuImgInfo } from "@x/qcow2-core";
+import { readVolumes } from "@x/volumes";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { describeError, EXIT } from "../errors.js";
 import { readImageFacts } from "../image-facts.js";
+import { openForReading } from "../image-open.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { renderInfoText } from "../views/info-text.js";
+import { volumesSummary } from "../views/volumes-text.js";
 
 /** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
 export const EXTRA_INFO_KEY = "qcow2-forensic";
+
+/** One line on the active disk's volumes, or why they could not be read (info never fails for it). */
+async function guestSummary(path: string, options: RemoteOptions): Promise<string> {
+  try {
+    const image = await openForReading(path, options);
+    try {
+      return volumesSummary(await readVolumes(image));
+    } finally {
+      await image.close();
+    }
+  } catch (e) {
+    // The reason without the file's name (the line is about this image), so a URL and its file agree.
+    const reason = e instanceof Error ? e.message : describeError(e).message;
+    return `not read (${reason}; see qcow2-forensic volumes)`;
+  }
+}
 
 export async function runInfo(
   path: string,
@@ -16,7 +35,7 @@ export async function runInfo(
 ): Promise<number> {
   const facts = await readImageFacts(path, options);
   if (!options.json) {
-    io.stdout.write(renderInfoText(displayPath(path), facts));
+    io.stdout.write(renderInfoText(displayPath(path), facts, await guestSummary(path, options)));
     return EXIT.ok;
   }
   const { info, snapshots, bitmaps, luks, actualSize } = facts;

@@ -7,8 +7,8 @@ function features(set: FeatureSet): string {
   return parts.length === 0 ? "none" : `${parts.join(", ")} (${set.value})`;
 }
 
-/** The readable `info` view: every header fact, problems last. */
-export function renderInfoText(path: string, facts: ImageFacts): string {
+/** The readable `info` view: every header fact, the guest's volumes in one line, problems last. */
+export function renderInfoText(path: string, facts: ImageFacts, guestVolumes?: string): string {
   const { info, snapshots, bitmaps } = facts;
   const pairs: Array<readonly [string, string]> = [
     ["image", safe(path)],
@@ -73,6 +73,7 @@ export function renderInfoText(path: string, facts: ImageFacts): string {
     ]);
   }
   if (info.qcow1 !== null) pairs.push(["backing mtime", String(info.qcow1.mtime)]);
+  if (guestVolumes !== undefined) pairs.push(["guest volumes", guestVolumes]);
   let text = rows(pairs);
   if (info.extensions.length > 0) {
     text += "\nheader extensions:";

@@ -1,3 +1,4 @@
+import type { GuestTime } from "@x/qcow2-forensic";
 import { type ImageReport, type ReportEnvelope, renderJsonLines } from "@x/report";
 import { renderBodyfile } from "./bodyfile.js";
 import { renderTimelineCsv } from "./timeline-csv.js";
@@ -75,7 +76,30 @@ export function formatFacts(facts: readonly DatedFact[], kind: "csv" | "bodyfile
   return kind === "bodyfile" ? renderBodyfile(facts) : renderTimelineCsv(facts);
 }
 
-/** The audit's dated facts as a timeline. */
-export function renderTimeline(envelope: ReportEnvelope, kind: "csv" | "bodyfile"): string {
-  return formatFacts(datedFacts(envelope), kind);
+/** plaso's `timestamp_desc` for each guest filesystem event. */
+const GUEST_TIME_DESC: Record<string, string> = {
+  "filesystem created": "Creation Time",
+  "filesystem last mounted": "Last Mount Time",
+  "filesystem last written": "Last Written Time",
+};
+
+/** The guest filesystems' times of one image as dated facts (subject: state and volume). */
+export function guestDatedFacts(path: string, times: readonly GuestTime[]): DatedFact[] {
+  return times.map((t) => ({
+    unixSecs: t.unixSecs,
+    path,
+    subject: `${t.state}: ${t.volume}`,
+    event: t.event,
+    timestampDesc: GUEST_TIME_DESC[t.event] ?? "Time",
+    size: "0",
+  }));
+}
+
+/** The audit's dated facts as a timeline: the findings' and the guest filesystems', in time order. */
+export function renderTimeline(
+  envelope: ReportEnvelope,
+  kind: "csv" | "bodyfile",
+  guest: readonly DatedFact[] = [],
+): string {
+  return formatFacts(sortFacts([...datedFacts(envelope), ...guest]), kind);
 }

@@ -21,6 +21,12 @@ export interface EvidenceHandle {
   size: number;
   /** True for a block device (a disk, partition, LVM volume, loop device). */
   blockDevice: boolean;
+  /**
+   * Names the bytes whatever path reached them (`ByteSource.identity`):
+   * a file by device and inode, a block device by its device number, so
+   * `/dev/<vg>/<lv>`, `/dev/mapper/<vg>-<lv>` and `/dev/dm-N` are one.
+   */
+  identity: string;
 }
 
 /**
@@ -47,8 +53,18 @@ export async function openEvidenceHandle(path: string): Promise<EvidenceHandle> 
     const st = await handle.stat({ bigint: true });
     assertImageFile(path, st);
     if (st.isBlockDevice())
-      return { handle, size: await blockDeviceSize(handle, st.rdev), blockDevice: true };
-    return { handle, size: Number(st.size), blockDevice: false };
+      return {
+        handle,
+        size: await blockDeviceSize(handle, st.rdev),
+        blockDevice: true,
+        identity: `block:${st.rdev}`,
+      };
+    return {
+      handle,
+      size: Number(st.size),
+      blockDevice: false,
+      identity: `file:${st.dev}:${st.ino}`,
+    };
   } catch (cause) {
     await handle.close().catch(() => undefined);
     throw asOpenError(path, cause);

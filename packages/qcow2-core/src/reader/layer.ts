@@ -1,3 +1,5 @@
+import type { ByteSource } from "../source/byte-source.js";
+
 /**
  * One image of a backing chain, as the chain reader sees it: what it says
  * about a guest range (QEMU's block status) and the bytes it stores itself.
@@ -8,6 +10,30 @@ export interface Layer {
   readonly format: "qcow2" | "qcow" | "raw";
   /** Guest-visible size in bytes. */
   readonly virtualSize: number;
+  /** Which file this is and through which table it is seen (see {@link LayerIdentity}). */
+  readonly identity: LayerIdentity;
+  /**
+   * The smallest guest range whose storage can differ from its neighbours'
+   * (the cluster, or subcluster with extended L2 entries; 512 for raw files).
+   */
+  readonly granularity: number;
+  /**
+   * How this layer alone stores the range from `offset`: one kind, host
+   * contiguous, at most `maxLength` bytes (≥ 1). Unlike {@link status} it
+   * keeps what QEMU hides: host offsets of encrypted data and each
+   * compressed cluster's descriptor.
+   */
+  storage(offset: number, maxLength: number): Promise<LayerStorage>;
+  /** {@link storage} without waiting, when no read is needed; `undefined` otherwise. */
+  storageSync?(offset: number, maxLength: number): LayerStorage | undefined;
+  /**
+   * The host offset of the mapping table (an L2 table) that maps `offset`,
+   * 0 when there is none. Two layers of one image file with the same table
+   * map its whole span ({@link mappingTableSpan} bytes) identically.
+   */
+  mappingTableAt?(offset: number): number;
+  /** Guest bytes mapped by one table of {@link mappingTableAt}. */
+  readonly mappingTableSpan?: number;
   /**
    * QEMU's block status for `[offset, offset + maxLength)` in this layer
    * alone; the answer covers `length` bytes (≥ 1, ≤ maxLength).
@@ -24,6 +50,33 @@ export interface Layer {
    */
   readOwn(out: Uint8Array, offset: number): Promise<GuestRange[]>;
   close(): Promise<void>;
+}
+
+/**
+ * What a layer is, for comparisons: `file` names the image file's bytes (see
+ * `sourceIdentity`), `view` the table it is read through (the active L1 table
+ * or a snapshot's). Equal identities map the guest disk identically.
+ */
+export interface LayerIdentity {
+  file: string;
+  view: string;
+}
+
+/** How one layer stores a guest range (see {@link Layer.storage}). */
+export interface LayerStorage {
+  length: number;
+  /** `unallocated`: this layer does not store the range; the layer below (or zeros) shows through. */
+  kind: "unallocated" | "zero" | "data" | "compressed";
+  /** data and compressed: the file the bytes are in (an external data file, for data, when the image has one). */
+  source?: ByteSource;
+  /** data: host offset of the range's first byte; compressed: of the compressed cluster. */
+  offset?: number;
+  /** compressed: bytes of the compressed stream (the descriptor's length). */
+  compressedLength?: number;
+  /** compressed: where the range starts inside the decompressed cluster. */
+  inCluster?: number;
+  /** The stored bytes are encrypted (the host offset locates ciphertext). */
+  encrypted?: boolean;
 }
 
 /** A guest byte range `[start, start + length)`. */

@@ -9,8 +9,17 @@ import { LIMITS } from "../limits.js";
 const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
 
 import { type ByteSource, readPadded } from "../source/byte-source.js";
+import { sourceIdentity } from "../source/identity.js";
 import type { Decompressor } from "./decompress.js";
-import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
+import {
+  type GuestRange,
+  type Layer,
+  type LayerExtent,
+  type LayerIdentity,
+  type LayerStorage,
+  pushRange,
+  wholeSectors,
+} from "./layer.js";
 import { LruCache } from "./lru-cache.js";
 
 type Qcow1Cluster =
@@ -30,6 +39,8 @@ export class Qcow1Layer implements Layer {
   private readonly l2Size: number;
   private readonly l2Cache = new LruCache<number, DataView>(LIMITS.l2CacheEntries);
   private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
+  readonly identity: LayerIdentity;
+  readonly granularity: number;
 
   private constructor(
     readonly source: ByteSource,
@@ -45,6 +56,8 @@ export class Qcow1Layer implements Layer {
     this.clusterSize = 2 ** clusterBits;
     this.l2Size = 2 ** l2Bits;
     this.virtualSize = virtualSize;
+    this.identity = { file: sourceIdentity(source), view: "qcow" };
+    this.granularity = this.clusterSize;
   }
 
   static async open(
@@ -178,6 +191,58 @@ export class Qcow1Layer implements Layer {
     // QEMU's qcow driver reports encrypted data without an offset.
     if (this.cipher !== null) return { length, data: true, zero: false };
     return { length, data: true, zero: false, offset: c.hostOffset + inCluster, file: this.name };
+  }
+
+  async storage(offset: number, maxLength: number): Promise<LayerStorage> {
+    const cs = this.clusterSize;
+    const tableSpan = this.l2Size * cs;
+    const limit = Math.min(offset + maxLength, this.virtualSize);
+    // Whole L2 tables missing from the L1 table are unallocated in one step (a vast sparse disk).
+    let l1Index = Math.floor(offset / tableSpan);
+    if (this.l2OffsetAt(l1Index) === 0) {
+      while ((l1Index + 1) * tableSpan < limit && this.l2OffsetAt(l1Index + 1) === 0) l1Index++;
+      return {
+        length: Math.max(1, Math.min(limit, (l1Index + 1) * tableSpan) - offset),
+        kind: "unallocated",
+      };
+    }
+    const tableEnd = Math.min(limit, (l1Index + 1) * tableSpan);
+    let clusterIndex = Math.floor(offset / cs);
+    const inCluster = offset - clusterIndex * cs;
+    const first = await this.cluster(clusterIndex);
+    const out: LayerStorage = { length: 0, kind: first.kind === "normal" ? "data" : first.kind };
+    if (first.kind === "compressed") {
+      out.length = Math.min(cs - inCluster, limit - offset);
+      out.source = this.source;
+      out.offset = first.hostOffset;
+      out.compressedLength = first.compressedLength;
+      out.inCluster = inCluster;
+    } else {
+      let end = (clusterIndex + 1) * cs;
+      let expected = first.kind === "normal" ? first.hostOffset + cs : 0;
+      while (end < tableEnd) {
+        const next = await this.cluster(++clusterIndex);
+        if (next.kind !== first.kind) break;
+        if (next.kind === "normal") {
+          if (next.hostOffset !== expected) break;
+          expected += cs;
+        }
+        end += cs;
+      }
+      out.length = Math.max(1, Math.min(end, limit) - offset);
+      if (first.kind === "normal") {
+        out.source = this.source;
+        out.offset = first.hostOffset + inCluster;
+      }
+    }
+    if (this.cipher !== null && out.kind !== "unallocated") out.encrypted = true;
+    return out;
+  }
+
+  private l2OffsetAt(l1Index: number): number {
+    if (l1Index >= this.l1Size) return 0;
+    const l2Offset = this.l1.getBigUint64(l1Index * 8);
+    return l2Offset > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(l2Offset);
   }
 
   private async decompress(hostOffset: number, compressedLength: number): Promise<Uint8Array> {

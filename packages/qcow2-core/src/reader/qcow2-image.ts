@@ -14,6 +14,7 @@ import { assertReadable } from "./open-checks.js";
 import { Qcow1Layer } from "./qcow1-layer.js";
 import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
 import { RawLayer } from "./raw-layer.js";
+import { readChain } from "./read-chain.js";
 import { zstdDecompressor } from "./zstd-wasm.js";
 
 /** Options for {@link Qcow2Image.open}. */
@@ -70,6 +71,15 @@ export class Qcow2Image {
   /** Size of the virtual disk in bytes (the top image's, or the snapshot's). */
   get virtualSize(): number {
     return (this.layers[0] as Layer).virtualSize;
+  }
+
+  /**
+   * {@link virtualSize} under the name random-access disks use: with `read`,
+   * it makes an image a `{ size, read(offset, length) }` guest disk, as
+   * `@x/volumes` reads.
+   */
+  get size(): number {
+    return this.virtualSize;
   }
 
   /**
@@ -152,27 +162,9 @@ export class Qcow2Image {
 
   private async fill(out: Uint8Array, offset: number): Promise<void> {
     try {
-      await this.readLayer(0, out, offset);
+      await readChain(this.layers, 0, out, offset);
     } catch (e) {
       throw isQcow2Error(e) ? (e as Qcow2Error).withFile(this.source.name) : e;
-    }
-  }
-
-  /** Fills `out` from layer `depth`, asking the layers below for what it leaves unallocated. */
-  private async readLayer(depth: number, out: Uint8Array, offset: number): Promise<void> {
-    const holes = await (this.layers[depth] as Layer).readOwn(out, offset);
-    const below = this.layers[depth + 1];
-    for (const hole of holes) {
-      // Beyond the end of the chain, or of a shorter backing file, the guest sees zeros.
-      const end =
-        below === undefined ? hole.start : Math.min(hole.start + hole.length, below.virtualSize);
-      if (hole.start < end)
-        await this.readLayer(
-          depth + 1,
-          out.subarray(hole.start - offset, end - offset),
-          hole.start,
-        );
-      out.fill(0, Math.max(hole.start, end) - offset, hole.start + hole.length - offset);
     }
   }
 

@@ -26,9 +26,19 @@ import {
   readPadded,
   readSmallPadded,
 } from "../source/byte-source.js";
+import { sourceIdentity } from "../source/identity.js";
 import type { Decompressor, ZstdDecompressor } from "./decompress.js";
 import { L1Table } from "./l1-table.js";
-import { type GuestRange, type Layer, type LayerExtent, pushRange, wholeSectors } from "./layer.js";
+import { type L2Geometry, type L2Table, scanL2 } from "./l2-storage.js";
+import {
+  type GuestRange,
+  type Layer,
+  type LayerExtent,
+  type LayerIdentity,
+  type LayerStorage,
+  pushRange,
+  wholeSectors,
+} from "./layer.js";
 import { LruCache } from "./lru-cache.js";
 import { TableReadAhead } from "./table-read-ahead.js";
 
@@ -87,6 +97,10 @@ export class Qcow2Layer implements Layer {
   private readonly l2Entries: number;
   private readonly subclusterSize: number;
   private readonly l2Cache: LruCache<number, DataView>;
+  readonly identity: LayerIdentity;
+  readonly granularity: number;
+  readonly mappingTableSpan: number;
+  private readonly geometry: L2Geometry;
   private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
   /** Only for sources whose every read is a round trip (remote ones). */
   private readonly tablesAhead: TableReadAhead | null;
@@ -108,6 +122,20 @@ export class Qcow2Layer implements Layer {
       ? this.clusterSize / SUBCLUSTERS_PER_CLUSTER
       : this.clusterSize;
     this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
+    this.granularity = this.subclusterSize;
+    this.mappingTableSpan = this.l2Entries * this.clusterSize;
+    // The L1 table (where, how long) is the view: a snapshot's or the active one.
+    this.identity = {
+      file: sourceIdentity(source),
+      view: `l1@${l1.offset}+${l1.size}/${virtualSize}`,
+    };
+    this.geometry = {
+      clusterSize: this.clusterSize,
+      clusterBits: info.clusterBits,
+      l2Entries: this.l2Entries,
+      extendedL2: this.extendedL2,
+      dataFile: options.dataSource !== null,
+    };
     const depth = Math.max(1, Math.min(16, Math.floor(TABLE_READ_AHEAD_BYTES / this.clusterSize)));
     this.tablesAhead = source.highLatency ? new TableReadAhead(depth) : null;
   }
@@ -637,6 +665,57 @@ export class Qcow2Layer implements Layer {
       extent.file = this.dataSource.name;
     }
     return extent;
+  }
+
+  mappingTableAt(offset: number): number {
+    return Number(l1EntryOffset(this.l1.entry(Math.floor(offset / this.mappingTableSpan))));
+  }
+
+  storageSync(offset: number, maxLength: number): LayerStorage | undefined {
+    const l1Index = Math.floor(offset / this.mappingTableSpan);
+    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
+    if (l2Offset === 0)
+      return { length: this.unallocatedStretch(offset, maxLength).length, kind: "unallocated" };
+    const view = this.l2Cache.get(l2Offset);
+    if (view === undefined) return undefined;
+    return this.storageIn(
+      { view, offset: l2Offset, guestStart: l1Index * this.mappingTableSpan },
+      offset,
+      maxLength,
+    );
+  }
+
+  async storage(offset: number, maxLength: number): Promise<LayerStorage> {
+    const known = this.storageSync(offset, maxLength);
+    if (known !== undefined) return known;
+    const l1Index = Math.floor(offset / this.mappingTableSpan);
+    const table = await this.tableFor(l1Index);
+    if (table === null) return { length: Math.max(1, maxLength), kind: "unallocated" };
+    return this.storageIn(
+      { view: table.view, offset: table.offset, guestStart: l1Index * this.mappingTableSpan },
+      offset,
+      maxLength,
+    );
+  }
+
+  private storageIn(table: L2Table, offset: number, maxLength: number): LayerStorage {
+    const limit = Math.min(
+      offset + maxLength,
+      table.guestStart + this.mappingTableSpan,
+      this.virtualSize,
+    );
+    const run = scanL2(table, this.geometry, offset, Math.max(limit, offset + 1));
+    const out: LayerStorage = { length: Math.max(1, run.length), kind: run.kind };
+    if (run.kind === "data" || run.kind === "compressed") {
+      out.source = run.kind === "data" ? this.dataSource : this.source;
+      out.offset = run.offset as number;
+      if (run.kind === "compressed") {
+        out.compressedLength = run.compressedLength as number;
+        out.inCluster = run.inCluster as number;
+      }
+      if (this.info.encryptionMethod !== 0) out.encrypted = true;
+    }
+    return out;
   }
 
   private async decompressCluster(clusterIndex: number): Promise<Uint8Array> {

@@ -11,6 +11,11 @@ export interface ByteSource {
   /** A name for messages (a path, "memory", a Blob's name). */
   readonly name: string;
   /**
+   * Names the underlying bytes: two sources with the same identity read the
+   * same bytes (a local file's device and inode). Optional; see `sourceIdentity`.
+   */
+  readonly identity?: string;
+  /**
    * Reads up to `length` bytes at `position`. Returns fewer only at end of
    * source. Never throws for a range past the end: it returns what exists.
    */

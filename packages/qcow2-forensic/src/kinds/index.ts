@@ -1,6 +1,7 @@
 import type { AnomalyCode, AnomalyOf } from "../anomaly.js";
 import { backingAbsolutePath, backingLoop, backingMissing } from "./backing.js";
 import { bitmapInUse, bitmaps } from "./bitmaps.js";
+import { divergence } from "./divergence.js";
 import { encrypted, luks } from "./encryption.js";
 import { headerInconsistent, unknownHeaderExtension } from "./extensions.js";
 import {
@@ -9,6 +10,17 @@ import {
   unknownFeature,
   unknownIncompatible,
 } from "./features.js";
+import {
+  guestBootCodeChanged,
+  guestEncryptedVolume,
+  guestFsErrors,
+  guestFsTimeAnomaly,
+  guestGptDamaged,
+  guestHibernation,
+  guestPartitionTableChanged,
+  guestPartitionTableInconsistent,
+  guestUnpartitionedData,
+} from "./guest.js";
 import { backingFile, corrupt, dirty, externalData, internalSnapshots, qcow1 } from "./header.js";
 import type { AnomalyKind } from "./kind.js";
 import {
@@ -61,6 +73,16 @@ export const KINDS: { readonly [C in AnomalyCode]: AnomalyKind<AnomalyOf<C>> } =
   "QCOW2-BACKING-LOOP": backingLoop,
   "QCOW2-BACKING-ABSOLUTE-PATH": backingAbsolutePath,
   "QCOW2-LUKS": luks,
+  "QCOW2-DIVERGENCE": divergence,
+  "QCOW2-GUEST-ENCRYPTED-VOLUME": guestEncryptedVolume,
+  "QCOW2-GUEST-HIBERNATION": guestHibernation,
+  "QCOW2-GUEST-PARTITION-TABLE-CHANGED": guestPartitionTableChanged,
+  "QCOW2-GUEST-BOOT-CODE-CHANGED": guestBootCodeChanged,
+  "QCOW2-GUEST-GPT-DAMAGED": guestGptDamaged,
+  "QCOW2-GUEST-PARTITION-TABLE-INCONSISTENT": guestPartitionTableInconsistent,
+  "QCOW2-GUEST-UNPARTITIONED-DATA": guestUnpartitionedData,
+  "QCOW2-GUEST-FS-ERRORS": guestFsErrors,
+  "QCOW2-GUEST-FS-TIME-ANOMALY": guestFsTimeAnomaly,
 };
 
 /** Looks up the kind of an anomaly with its data type preserved. */

@@ -1,9 +1,13 @@
 import {
+  bitmapExtents,
   check,
+  diffDisks,
   formatQemuMapJson,
   inspect,
   isQcow2Error,
   memorySource,
+  metadataView,
+  newestSnapshot,
   openVmState,
   Qcow2Error,
   Qcow2Image,
@@ -28,12 +32,14 @@ import {
   renderSvgDocument,
   renderText,
 } from "@x/report";
+import { isVolumesError } from "@x/volumes";
 import {
   auditImage,
   carveRuns,
   custodyFacts,
   drawPictures,
   examineImage,
+  qcow2GuestOpener,
   toFindings,
 } from "../../src/index.js";
 
@@ -57,9 +63,17 @@ async function boundedRead(image: Qcow2Image): Promise<void> {
   }
 }
 
-/** The audit as the CLI renders it: findings through every report format. */
+/**
+ * The audit as the CLI renders it: findings through every report format. With
+ * the guest opener, the audit also reads the guest volumes of every state it
+ * can open (tables and signatures over QCOW2 reads): the guest readers are
+ * fuzzed through it.
+ */
 async function auditAndRender(bytes: Uint8Array): Promise<void> {
-  const findings = toFindings(await auditImage(src(bytes), { now: NOW }));
+  const source = src(bytes);
+  const findings = toFindings(
+    await auditImage(source, { now: NOW, guest: qcow2GuestOpener(source) }),
+  );
   const envelope: ReportEnvelope = {
     tool: { name: "fuzz", version: "0" },
     images: [buildImageReport(NAME, findings)],
@@ -103,6 +117,52 @@ async function snapshotViews(bytes: Uint8Array): Promise<void> {
   }
 }
 
+/**
+ * The diff `diff` runs by default on an image with snapshots: the newest one against the active
+ * disk, exact on small disks (a mutated virtual size could make it read gigabytes of zeros),
+ * metadata-only otherwise. A mutated table of thousands of snapshots is diffed from metadata
+ * views, which do not read the table again (snapshotViews opens those; the audit runner diffs
+ * every snapshot from metadata alone).
+ */
+async function diffs(bytes: Uint8Array): Promise<void> {
+  const info = await inspect(src(bytes));
+  if (info.version === 1) return;
+  const table = await readSnapshots(src(bytes), info);
+  const newest = newestSnapshot(table.snapshots);
+  if (newest === undefined) return;
+  if (table.snapshots.length > 64) {
+    const now = await metadataView(src(bytes), info, null);
+    await diffDisks(await metadataView(src(bytes), info, newest), now, { metadataOnly: true });
+    return;
+  }
+  const active = await Qcow2Image.open(src(bytes));
+  try {
+    const before = await Qcow2Image.open(src(bytes), { snapshot: newest.id });
+    try {
+      await diffDisks(before, active, { metadataOnly: active.virtualSize > 16 * 1024 * 1024 });
+    } finally {
+      await before.close();
+    }
+  } finally {
+    await active.close();
+  }
+}
+
+/** Every persistent bitmap's dirty extents, as `bitmaps` lists them. */
+async function bitmapData(bytes: Uint8Array): Promise<void> {
+  const info = await inspect(src(bytes));
+  const directory = await readBitmaps(src(bytes), info);
+  for (const b of directory.bitmaps.slice(0, 4)) {
+    try {
+      for await (const _ of bitmapExtents(src(bytes), info, directory, b)) {
+        // Consumed: the walk is what is exercised.
+      }
+    } catch (e) {
+      if (!isQcow2Error(e)) throw e;
+    }
+  }
+}
+
 /** What `info --json`, `check --json`, `snapshots --json` and `carve` build from the facts. */
 async function qemuViews(bytes: Uint8Array): Promise<void> {
   const info = await inspect(src(bytes));
@@ -141,6 +201,8 @@ const RUNNERS = {
   layerOnly: async (b: Uint8Array) =>
     boundedRead(await Qcow2Image.open(src(b), { layerOnly: true })),
   snapshotViews,
+  diffs,
+  bitmapData,
 } satisfies Record<string, (bytes: Uint8Array) => Promise<unknown>>;
 
 /** Every library entry point the fuzzers drive. */
@@ -148,7 +210,8 @@ export const ENTRY_POINTS = Object.keys(RUNNERS) as Array<keyof typeof RUNNERS>;
 
 /**
  * Runs every entry point on one mutant. Each must end in a result or a
- * `Qcow2Error` within `timeLimitMs`. Anything else — a `TypeError`, a
+ * typed error (`Qcow2Error`, or the guest reader's `VolumesError`) within
+ * `timeLimitMs`. Anything else — a `TypeError`, a
  * `RangeError`, any untyped throw (what the CLI reports as `INTERNAL`) — is
  * returned as a failure.
  */
@@ -159,7 +222,7 @@ export async function exercise(bytes: Uint8Array, timeLimitMs: number): Promise<
     try {
       await RUNNERS[entry](bytes);
     } catch (e) {
-      if (!isQcow2Error(e))
+      if (!isQcow2Error(e) && !isVolumesError(e))
         failures.push({
           entry,
           error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e),

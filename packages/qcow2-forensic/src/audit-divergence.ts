@@ -1,0 +1,121 @@
+import {
+  type ByteSource,
+  backingView,
+  type DiskView,
+  diffExtents,
+  isQcow2Error,
+  metadataView,
+  type Qcow2Info,
+  type Qcow2Snapshot,
+} from "@x/qcow2-core";
+import type { Qcow2Anomaly } from "./anomaly.js";
+
+/**
+ * L2 tables one audit may compare across all snapshots (each costs a read on
+ * both sides); tables a snapshot shares with the active disk cost nothing.
+ * Past it, a snapshot's finding says "not computed" and names the command.
+ */
+export const DIVERGENCE_TABLE_BUDGET = 16384;
+
+/** A path or state for a shell command line (quoted only when it needs it). */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * One finding per internal snapshot, and one for an overlay against its
+ * backing file: how far the active disk has moved, from the image's own
+ * metadata alone (no guest data, no passphrase, no backing file read). An
+ * upper bound: `qcow2-forensic diff` gives the exact sectors.
+ *
+ * @example
+ * ```ts
+ * const findings = await auditDivergence(source, info, (await readSnapshots(source, info)).snapshots);
+ * ```
+ */
+export async function auditDivergence(
+  source: ByteSource,
+  info: Qcow2Info,
+  snapshots: readonly Qcow2Snapshot[],
+): Promise<Qcow2Anomaly[]> {
+  // Entries past end of file are not snapshots anyone took: the truncation finding reports them.
+  const real = snapshots.filter((s) => s.pastEof === "none");
+  if (real.length === 0 && info.backingFile === null) return [];
+  const active = await unlessUnreadable(() => metadataView(source, info, null));
+  if (active === undefined) return [];
+  const out: Qcow2Anomaly[] = [];
+  const image = shellQuote(source.name);
+  let budget = DIVERGENCE_TABLE_BUDGET;
+  for (const s of real) {
+    const base = {
+      code: "QCOW2-DIVERGENCE" as const,
+      against: "snapshot" as const,
+      id: s.id,
+      name: s.name,
+      offset: s.offset,
+      command: `qcow2-forensic diff ${image} --from ${shellQuote(`snapshot:${s.id}`)}`,
+    };
+    const measured = await unlessUnreadable(async () => {
+      const before = await metadataView(source, info, s);
+      const cost = differingTables(before, active);
+      if (cost > budget) return { extents: null, bytes: null, first: null };
+      budget -= cost;
+      return measure(before, active);
+    });
+    // A snapshot whose tables cannot be read gets no finding here: the consistency check reports them.
+    if (measured !== undefined) out.push({ ...base, ...measured });
+  }
+  if (info.backingFile !== null) {
+    const measured = await unlessUnreadable(() => measure(backingView(active, 1), active));
+    if (measured !== undefined) {
+      out.push({
+        code: "QCOW2-DIVERGENCE",
+        against: "backing",
+        id: null,
+        name: info.backingFile.name ?? "",
+        offset: info.backingFile.offset,
+        command: `qcow2-forensic diff ${image} --from backing:1`,
+        ...measured,
+      });
+    }
+  }
+  return out;
+}
+
+async function measure(
+  before: DiskView,
+  now: DiskView,
+): Promise<{ extents: number; bytes: number; first: { start: number; length: number } | null }> {
+  let extents = 0;
+  let bytes = 0;
+  let first: { start: number; length: number } | null = null;
+  for await (const e of diffExtents(before, now, { metadataOnly: true })) {
+    extents++;
+    bytes += e.length;
+    first ??= { start: e.start, length: e.length };
+  }
+  return { extents, bytes, first };
+}
+
+/** L2 tables the two views do not share (the work a metadata diff of them does). */
+function differingTables(a: DiskView, b: DiskView): number {
+  const ta = a.layers[0];
+  const tb = b.layers[0];
+  const span = ta?.mappingTableSpan;
+  if (ta?.mappingTableAt === undefined || tb?.mappingTableAt === undefined || span === undefined)
+    return 0;
+  let n = 0;
+  const size = Math.max(a.virtualSize, b.virtualSize);
+  for (let at = 0; at < size; at += span) if (ta.mappingTableAt(at) !== tb.mappingTableAt(at)) n++;
+  return n;
+}
+
+/** `f()`, or `undefined` when the image's metadata cannot be decoded (a typed error other than I/O). */
+async function unlessUnreadable<T>(f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!isQcow2Error(e) || e.code === "IO") throw e;
+    return undefined;
+  }
+}
