@@ -61,6 +61,7 @@ describe("diff: output shapes and exit codes", () => {
       "changedBytes",
       "extentCount",
       "bytesRead",
+      "attribution",
     ]);
     expect(d.from.snapshot?.name).toBe("second");
     expect(d.to.state).toBe("active");

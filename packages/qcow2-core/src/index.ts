@@ -140,6 +140,7 @@ export {
   parseStateRef,
   type StateRef,
 } from "./reader/state.js";
+export { type ViewDisk, viewDisk } from "./reader/view-disk.js";
 export {
   MAX_LISTED_ORPHANS,
   type OrphanCluster,

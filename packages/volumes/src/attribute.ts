@@ -43,13 +43,101 @@ export interface Attribution {
  * ```
  */
 export function attributeExtents(layout: VolumeLayout, extents: Iterable<Extent>): Attribution {
-  const leaves = layout.partitions
-    .filter((p) => p.kind !== "extended" && p.length > 0)
-    .sort((a, b) => a.start - b.start);
-  const containers = layout.partitions.filter((p) => p.kind === "extended" && p.length > 0);
-  const shares = new Map<number, PartitionShare>();
-  const share = (p: Partition): PartitionShare => {
-    let s = shares.get(p.number);
+  const attributor = new ExtentAttributor(layout);
+  for (const e of extents) attributor.add(e);
+  return attributor.result();
+}
+
+/**
+ * {@link attributeExtents} one extent at a time, for extents that arrive as a
+ * stream (a diff of a large disk): memory stays that of the partition list,
+ * and each extent costs a binary search plus the partitions it touches.
+ *
+ * @example
+ * ```ts
+ * const attributor = new ExtentAttributor(layout);
+ * for await (const e of diffExtents(from, to)) attributor.add(e);
+ * describeAttribution(attributor.result());
+ * ```
+ */
+export class ExtentAttributor {
+  private readonly leaves: Partition[];
+  /** `maxEnd[i]`: the furthest end of `leaves[0..i]`, so a search can stop where no earlier leaf reaches. */
+  private readonly maxEnd: number[];
+  private readonly containers: Partition[];
+  private readonly shares = new Map<number, PartitionShare>();
+  private readonly outside = { extents: 0, bytes: 0 };
+  private readonly total = { extents: 0, bytes: 0 };
+
+  constructor(layout: VolumeLayout) {
+    this.leaves = layout.partitions
+      .filter((p) => p.kind !== "extended" && p.length > 0)
+      .sort((a, b) => a.start - b.start);
+    let reach = 0;
+    this.maxEnd = this.leaves.map((p) => {
+      reach = Math.max(reach, p.start + p.length);
+      return reach;
+    });
+    this.containers = layout.partitions.filter((p) => p.kind === "extended" && p.length > 0);
+  }
+
+  /** Counts one guest extent. */
+  add(e: Extent): void {
+    if (!(e.length > 0)) return;
+    const end = e.start + e.length;
+    this.total.extents++;
+    this.total.bytes += e.length;
+    const covered: Array<[number, number]> = [];
+    // Leaves that start before the extent's end, walked back while any of them can still reach it.
+    let lo = 0;
+    let hi = this.leaves.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.leaves[mid] as Partition).start < end) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0 && (this.maxEnd[i] as number) > e.start; i--) {
+      const p = this.leaves[i] as Partition;
+      const from = Math.max(e.start, p.start);
+      const to = Math.min(end, p.start + p.length);
+      if (to <= from) continue;
+      const s = this.share(p);
+      s.extents++;
+      s.bytes += to - from;
+      covered.push([from, to]);
+    }
+    for (const c of this.containers) {
+      // The extended partition's own bytes: inside it, outside every logical.
+      const from = Math.max(e.start, c.start);
+      const to = Math.min(end, c.start + c.length);
+      if (to <= from) continue;
+      const inContainer = to - from - coveredWithin(covered, from, to);
+      if (inContainer <= 0) continue;
+      const s = this.share(c);
+      s.extents++;
+      s.bytes += inContainer;
+      covered.push([from, to]);
+    }
+    const out = e.length - coveredWithin(covered, e.start, end);
+    if (out > 0) {
+      this.outside.extents++;
+      this.outside.bytes += out;
+    }
+  }
+
+  /** The attribution of every extent added so far. */
+  result(): Attribution {
+    return {
+      partitions: [...this.shares.values()]
+        .map((s) => ({ ...s, filesystem: s.filesystem === null ? null : { ...s.filesystem } }))
+        .sort((a, b) => a.number - b.number),
+      outside: { ...this.outside },
+      total: { ...this.total },
+    };
+  }
+
+  private share(p: Partition): PartitionShare {
+    let s = this.shares.get(p.number);
     if (s === undefined) {
       const fs = p.filesystem;
       s = {
@@ -62,47 +150,10 @@ export function attributeExtents(layout: VolumeLayout, extents: Iterable<Extent>
         extents: 0,
         bytes: 0,
       };
-      shares.set(p.number, s);
+      this.shares.set(p.number, s);
     }
     return s;
-  };
-  const outside = { extents: 0, bytes: 0 };
-  const total = { extents: 0, bytes: 0 };
-  for (const e of extents) {
-    if (!(e.length > 0)) continue;
-    const end = e.start + e.length;
-    total.extents++;
-    total.bytes += e.length;
-    const covered: Array<[number, number]> = [];
-    for (const p of leaves) {
-      if (p.start >= end) break;
-      const from = Math.max(e.start, p.start);
-      const to = Math.min(end, p.start + p.length);
-      if (to <= from) continue;
-      const s = share(p);
-      s.extents++;
-      s.bytes += to - from;
-      covered.push([from, to]);
-    }
-    for (const c of containers) {
-      // The extended partition's own bytes: inside it, outside every logical.
-      const from = Math.max(e.start, c.start);
-      const to = Math.min(end, c.start + c.length);
-      if (to <= from) continue;
-      const inContainer = to - from - coveredWithin(covered, from, to);
-      if (inContainer <= 0) continue;
-      const s = share(c);
-      s.extents++;
-      s.bytes += inContainer;
-      covered.push([from, to]);
-    }
-    const out = e.length - coveredWithin(covered, e.start, end);
-    if (out > 0) {
-      outside.extents++;
-      outside.bytes += out;
-    }
   }
-  return { partitions: [...shares.values()].sort((a, b) => a.number - b.number), outside, total };
 }
 
 /** Bytes of [from, to) covered by the union of `ranges`. */

@@ -9,6 +9,7 @@ export {
   attributeExtents,
   describeAttribution,
   type Extent,
+  ExtentAttributor,
   formatBytes,
   type PartitionShare,
 } from "./attribute.js";

@@ -18,7 +18,15 @@ import {
   readBitmaps,
   readSnapshots,
   type StateRef,
+  viewDisk,
 } from "@x/qcow2-core";
+import {
+  compareLayouts,
+  ExtentAttributor,
+  isVolumesError,
+  readVolumes,
+  type VolumeLayout,
+} from "@x/volumes";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
@@ -208,6 +216,10 @@ export async function runDiff(
       ...diffOptions,
       onProgress: (done) => progress.update(done),
     });
+    // An exact diff reads guest data anyway, so it also names the partitions the changes fall in;
+    // --metadata-only keeps its promise of reading no guest data, tables included.
+    const layouts = options.metadataOnly ? null : await stateLayouts(from.view, to.view);
+    const attributor = layouts === null ? null : new ExtentAttributor(layouts.to);
     let stats: DiffStats;
     for (;;) {
       const next = await walk.next();
@@ -215,6 +227,7 @@ export async function runDiff(
         stats = next.value;
         break;
       }
+      attributor?.add(next.value as DiffExtent);
       await sink.extent(next.value as DiffExtent);
     }
     progress.finish();
@@ -222,11 +235,49 @@ export async function runDiff(
       extents: stats.extents,
       changedBytes: stats.changedBytes,
       ...(stats.exact ? { bytesRead: stats.bytesRead, candidateBytes: stats.candidateBytes } : {}),
+      ...(attributor === null || layouts === null
+        ? {}
+        : {
+            attribution: {
+              scheme: layouts.to.scheme,
+              tableChanged: compareLayouts(layouts.from, layouts.to).length > 0,
+              filesystem: wholeDiskFilesystem(layouts.to),
+              ...attributor.result(),
+            },
+          }),
     });
     return stats.extents > 0 ? EXIT_DIFFERENT : EXIT.ok;
   } finally {
     await opened.closeAll();
   }
+}
+
+/**
+ * Both states' partition tables, or `null` when either cannot be read (a
+ * failing disk): the diff itself still stands without them.
+ */
+async function stateLayouts(
+  from: DiskView,
+  to: DiskView,
+): Promise<{ from: VolumeLayout; to: VolumeLayout } | null> {
+  try {
+    // Boot code is not fingerprinted: only where partitions are matters here.
+    const options = { bootCode: false };
+    return {
+      from: await readVolumes(viewDisk(from), options),
+      to: await readVolumes(viewDisk(to), options),
+    };
+  } catch (e) {
+    if (isVolumesError(e) || isQcow2Error(e)) return null;
+    throw e;
+  }
+}
+
+function wholeDiskFilesystem(
+  layout: VolumeLayout,
+): { type: string; label: string | null; uuid: string | null } | null {
+  const fs = layout.scheme === "none" ? layout.filesystem : null;
+  return fs === null ? null : { type: fs.type, label: fs.label, uuid: fs.uuid };
 }
 
 /** `diff --bitmap NAME`: the extents a persistent dirty bitmap marks, in the shape of a diff. */

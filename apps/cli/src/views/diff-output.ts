@@ -8,6 +8,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DiffStorage } from "@x/qcow2-core";
+import { type Attribution, describeAttribution } from "@x/volumes";
 import type { Io } from "../context.js";
 import { bytes, hex, safe } from "./format.js";
 
@@ -47,6 +48,18 @@ export interface DiffTotals {
   bytesRead?: number;
   /** Guest bytes whose mappings differed (exact diffs). */
   candidateBytes?: number;
+  /** The partitions the changed bytes fall in, by the later state's table (exact diffs). */
+  attribution?: DiffAttribution;
+}
+
+/** {@link Attribution} by the later state's partition table. */
+export interface DiffAttribution extends Attribution {
+  /** The later state's partition scheme (`gpt`, `mbr` or `none`). */
+  scheme: string;
+  /** The two states' partition tables or signatures differ (`volumes` on each shows how). */
+  tableChanged: boolean;
+  /** The whole-disk filesystem when there is no table. */
+  filesystem: { type: string; label: string | null; uuid: string | null } | null;
 }
 
 /** Where extents go as they are found. */
@@ -115,11 +128,12 @@ function jsonSink(header: DiffHeader, io: Io): DiffSink {
     async end(totals) {
       if (!started) await out.write(opening);
       await out.write(first ? "],\n" : "\n  ],\n");
-      const tail: Record<string, number> = {
+      const tail: Record<string, unknown> = {
         changedBytes: totals.changedBytes,
         extentCount: totals.extents,
       };
       if (totals.bytesRead !== undefined) tail.bytesRead = totals.bytesRead;
+      if (totals.attribution !== undefined) tail.attribution = totals.attribution;
       await out.write(`${JSON.stringify(tail, null, 2).slice(2)}\n`);
       await out.flush();
     },
@@ -216,6 +230,25 @@ function describeState(s: StateDescription): string {
   return `${safe(s.image)}, ${what}${file}, ${bytes(s.virtualSize)}`;
 }
 
+/** "where:" lines: the partitions (and filesystems) the changes fall in, by the later state's table. */
+function whereLines(a: DiffAttribution | undefined): string[] {
+  if (a === undefined || a.total.extents === 0) return [];
+  const lines: string[] = [];
+  // A bare disk (no table, no signature: a test image, a raw volume) has nothing to name.
+  if (a.scheme === "none") {
+    const fs = a.filesystem;
+    if (fs !== null)
+      lines.push(
+        `no partition table: the whole disk is ${fs.type}${fs.label === null ? "" : ` \`${fs.label}\``}`,
+      );
+  } else lines.push(...describeAttribution(a));
+  if (a.tableChanged)
+    lines.push(
+      "the partition table or a filesystem signature differs between the states (see volumes)",
+    );
+  return lines.map((l, i) => (i === 0 ? "where:" : "").padEnd(11) + safe(l));
+}
+
 /** Rows are spooled (to a temporary file past a few thousand) so the summary can come first in bounded memory. */
 const MAX_ROWS_IN_MEMORY = 10_000;
 const LARGEST = 5;
@@ -269,6 +302,7 @@ function textSink(header: DiffHeader, io: Io): DiffSink {
         lines.push(
           `largest:   ${largest.map((e) => `${hex(e.start)} +${bytes(e.length).replace(/ \(.*\)$/, "")}`).join(", ")}`,
         );
+      lines.push(...whereLines(totals.attribution));
       await out.write(`${lines.join("\n")}\n`);
       if (totals.extents > 0) {
         await out.write(`\n${ROW_HEADER}\n`);
