@@ -25,6 +25,8 @@ export type Qcow2ErrorCode =
   | "BAD_PASSPHRASE"
   | "PASSPHRASE_REQUIRED"
   | "IO"
+  /** A FIFO, socket or character device given as an image: refused before it is read (or waited on). */
+  | "SPECIAL_FILE"
   /** A remote object's ETag, Last-Modified or size changed while it was being read. */
   | "SOURCE_CHANGED"
   /** A server answered with an HTTP status that is not a success (the status is in the message and `value`). */

@@ -2,12 +2,13 @@
  * Node-only helpers: open evidence files read-only and inflate with
  * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
  */
-import { constants as fsConstants, readSync } from "node:fs";
-import { type FileHandle, open, realpath } from "node:fs/promises";
+import { readSync } from "node:fs";
+import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { SectorCipher } from "./crypto/cipher.js";
 import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
+import { openEvidenceHandle } from "./host/evidence-handle.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
 import { lazyZlib } from "./node-builtins.js";
@@ -22,52 +23,35 @@ import type { ByteSource } from "./source/byte-source.js";
 import { type HttpSourceOptions, httpSource } from "./source/http/http-source.js";
 import { isHttpUrl } from "./source/http/redact.js";
 
-/** The flags every evidence file is opened with: read-only, never created or truncated. */
-export const EVIDENCE_OPEN_FLAGS = fsConstants.O_RDONLY;
-
-/** A {@link ByteSource} over a file opened read-only. */
+/** A {@link ByteSource} over a file or block device opened read-only. */
 export interface FileSource extends ByteSource {
   readonly path: string;
+  /** True when `path` is a block device (a disk, partition, LVM volume, loop device). */
+  readonly blockDevice: boolean;
   close(): Promise<void>;
 }
 
 /**
- * Opens `path` read-only as a {@link ByteSource}. Directories, missing and
- * unreadable files end in a typed `IO` error naming the path.
+ * Opens `path` read-only as a {@link ByteSource}: a regular file, or a block
+ * device (a disk, a partition, an LVM logical volume, a loop device) read
+ * whole. Directories, missing and unreadable files end in a typed `IO` error
+ * naming the path; FIFOs, sockets and character devices in `SPECIAL_FILE`,
+ * at once and without waiting on them.
  *
  * @example
  * ```ts
- * const source = await openFileSource("evidence/disk.qcow2");
+ * const source = await openFileSource("evidence/disk.qcow2"); // or "/dev/ovirt-vg/3f2a…"
  * try { console.log(await inspect(source)); } finally { await source.close(); }
  * ```
  */
 export async function openFileSource(path: string): Promise<FileSource> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, EVIDENCE_OPEN_FLAGS);
-  } catch (cause) {
-    throw new Qcow2Error("IO", describeOpenError(path, cause), { file: path, cause });
-  }
-  let size: number;
-  let identity: string;
-  try {
-    const stat = await handle.stat({ bigint: true });
-    if (stat.isDirectory()) {
-      throw new Qcow2Error("IO", "is a directory, not an image file", { file: path });
-    }
-    size = Number(stat.size);
-    // Device and inode name the file whatever path reached it (links, copies of the path).
-    identity = `file:${stat.dev}:${stat.ino}`;
-  } catch (cause) {
-    await handle.close().catch(() => undefined);
-    if (cause instanceof Qcow2Error) throw cause;
-    throw new Qcow2Error("IO", describeOpenError(path, cause), { file: path, cause });
-  }
+  const { handle, size, blockDevice, identity } = await openEvidenceHandle(path);
   let closed = false;
   return {
     path,
     name: path,
     size,
+    blockDevice,
     identity,
     async read(position: number, length: number): Promise<Uint8Array> {
       if (closed) throw new Qcow2Error("IO", "read after close", { file: path });
@@ -109,14 +93,6 @@ export async function openFileSource(path: string): Promise<FileSource> {
       await handle.close();
     },
   };
-}
-
-function describeOpenError(path: string, cause: unknown): string {
-  const code = (cause as { code?: string } | null)?.code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EACCES" || code === "EPERM") return "permission denied";
-  if (code === "EISDIR") return "is a directory, not an image file";
-  return `cannot open ${path}: ${cause instanceof Error ? cause.message : String(cause)}`;
 }
 
 /** Raw inflate through `node:zlib` (native; the async form runs on libuv's thread pool, in parallel). */
@@ -191,15 +167,16 @@ export interface FileResolveOptions {
   passphrase?: Uint8Array;
 }
 
+/** The first of `candidates` that exists, open, with the candidate it was found by. */
 async function openExisting(
   candidates: string[],
   code: "BACKING_NOT_FOUND" | "DATA_FILE_NOT_FOUND",
   what: string,
-): Promise<FileSource> {
+): Promise<{ source: FileSource; foundAs: string }> {
   for (const candidate of candidates) {
     try {
       // The real path names the file, so a chain that loops through links is caught.
-      return await openFileSource(await realpath(candidate));
+      return { source: await openFileSource(await realpath(candidate)), foundAs: candidate };
     } catch (e) {
       const missing =
         (e as { code?: string }).code === "ENOENT" ||
@@ -215,29 +192,41 @@ async function openExisting(
 /**
  * Resolves backing names as QEMU does — relative to the referring image's
  * folder, absolute names as they are — or only inside `backingDir`.
+ *
+ * "The referring image's folder" is the folder of the path the image was
+ * found by, as QEMU combines names, not of the file a symlink leads to: a
+ * chain of LVM volumes named `/dev/<vg>/<lv>` (links to `/dev/dm-N`) is
+ * looked up in `/dev/<vg>/` all the way down.
  */
 export function fileBackingResolver(options: FileResolveOptions = {}): BackingResolver {
+  // Each opened backing file's real path (its source name, the next referrer) → the path it was found by.
+  const foundBy = new Map<string, string>();
   return async ({ name, referrer }) => {
     const dir = options.backingDir;
+    const base = foundBy.get(referrer) ?? referrer;
     const candidates =
       dir === undefined
-        ? [isAbsolute(name) ? name : join(dirname(referrer), name)]
+        ? [isAbsolute(name) ? name : join(dirname(base), name)]
         : [...(isAbsolute(name) ? [] : [join(dir, name)]), join(dir, basename(name))];
-    return openExisting(
+    const { source, foundAs } = await openExisting(
       [...new Set(candidates)],
       "BACKING_NOT_FOUND",
       `backing file ${JSON.stringify(name)}`,
     );
+    foundBy.set(source.name, foundAs);
+    return source;
   };
 }
 
 /** Resolves an external data file name relative to the image's folder (absolute names as they are). */
 export const fileDataFileResolver: DataFileResolver = async (name, referrer) =>
-  openExisting(
-    [isAbsolute(name) ? name : join(dirname(referrer), name)],
-    "DATA_FILE_NOT_FOUND",
-    `external data file ${JSON.stringify(name)}`,
-  );
+  (
+    await openExisting(
+      [isAbsolute(name) ? name : join(dirname(referrer), name)],
+      "DATA_FILE_NOT_FOUND",
+      `external data file ${JSON.stringify(name)}`,
+    )
+  ).source;
 
 /** Where evidence comes from: a local path, or an `http(s)://` URL and how to fetch it. */
 export interface EvidenceOpenOptions extends FileResolveOptions {
@@ -330,6 +319,8 @@ export async function openImage(
  */
 export const zstdWorkers: ZstdWorkerPool = new ZstdWorkerPool();
 
+export { EVIDENCE_OPEN_FLAGS } from "./host/evidence-handle.js";
+
 /** A Node `Readable` over the virtual disk (back-pressure aware). */
 export { toNodeReadable } from "./reader/node-readable.js";
 export { ZstdWorkerPool, type ZstdWorkerPoolOptions } from "./reader/zstd-worker-pool.js";
@@ -357,4 +348,7 @@ export function passphraseUnlock(
 
 export type { SectorCipher } from "./crypto/cipher.js";
 export { legacyAes, unlockLuks } from "./crypto/node-luks.js";
+export { blockDeviceSize } from "./host/block-device-size.js";
+export { specialFileKind } from "./host/file-kind.js";
+export { deviceWriteConflict } from "./host/storage-stack.js";
 export { nodeHttpTransport } from "./node-http-transport.js";

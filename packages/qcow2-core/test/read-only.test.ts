@@ -18,8 +18,21 @@ vi.mock("node:fs/promises", async (importOriginal) => {
 });
 
 describe("read-only guarantee", () => {
-  it("every open of every fixture, its backing chain and data files, uses O_RDONLY and nothing else", async () => {
-    const { openImage, openFileSource } = await import("../src/node.js");
+  it("the evidence flags are read-only, with O_NONBLOCK so that no FIFO can hold an open", async () => {
+    const { EVIDENCE_OPEN_FLAGS } = await import("../src/node.js");
+    expect(EVIDENCE_OPEN_FLAGS).toBe(constants.O_RDONLY | constants.O_NONBLOCK);
+    for (const writing of [
+      constants.O_WRONLY,
+      constants.O_RDWR,
+      constants.O_CREAT,
+      constants.O_TRUNC,
+      constants.O_APPEND,
+    ])
+      expect(EVIDENCE_OPEN_FLAGS & writing).toBe(0);
+  });
+
+  it("every open of every fixture, its backing chain and data files, uses the read-only evidence flags and nothing else", async () => {
+    const { openImage, openFileSource, EVIDENCE_OPEN_FLAGS } = await import("../src/node.js");
     const { check, inspect, readSnapshots } = await import("../src/index.js");
     const set = loadFixtureSet();
     for (const entry of qcowEntries(set)) {
@@ -45,6 +58,6 @@ describe("read-only guarantee", () => {
       }
     }
     expect(calls.length).toBeGreaterThan(qcowEntries(set).length);
-    expect(calls.filter((c) => c.flags !== constants.O_RDONLY)).toEqual([]);
+    expect(calls.filter((c) => c.flags !== EVIDENCE_OPEN_FLAGS)).toEqual([]);
   });
 });

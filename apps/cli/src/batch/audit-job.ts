@@ -138,9 +138,7 @@ async function hashed(
   hooks: AuditJobHooks,
 ): Promise<ContainerFacts> {
   const progress = hooks.onContainer?.(source.size, isHttpSource(source));
-  const facts = await containerFacts(job.path, source, job.hashContainer, (done) =>
-    progress?.update(done),
-  );
+  const facts = await containerFacts(source, job.hashContainer, (done) => progress?.update(done));
   progress?.finish();
   return facts;
 }

@@ -1,6 +1,7 @@
 import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { isHttpUrl } from "@x/qcow2-core";
+import { EVIDENCE_OPEN_FLAGS } from "@x/qcow2-core/node";
 
 const QCOW_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]);
 
@@ -8,7 +9,9 @@ const QCOW_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]);
 export async function hasQcowMagic(path: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(path, "r");
+    // Non-blocking, and typed again once open: a FIFO swapped in after the walk's stat never holds it.
+    handle = await open(path, EVIDENCE_OPEN_FLAGS);
+    if (!isImageFile(await handle.stat())) return false;
     const head = Buffer.alloc(4);
     const { bytesRead } = await handle.read(head, 0, 4, 0);
     return bytesRead === 4 && head.equals(QCOW_MAGIC);
@@ -19,6 +22,15 @@ export async function hasQcowMagic(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Files and block devices can hold an image. FIFOs, sockets and character
+ * devices in a folder are skipped unopened: opening a FIFO waits for a
+ * writer, and a device's open can act on it.
+ */
+function isImageFile(st: { isFile(): boolean; isBlockDevice(): boolean }): boolean {
+  return st.isFile() || st.isBlockDevice();
+}
+
 async function walk(dir: string, recursive: boolean, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const entry of entries) {
@@ -27,11 +39,9 @@ async function walk(dir: string, recursive: boolean, out: string[]): Promise<voi
       // Symlinked folders are not followed: they could loop.
       if (recursive) await walk(path, recursive, out);
     } else if (
-      (entry.isFile() || entry.isSymbolicLink()) &&
-      (await stat(path).then(
-        (s) => s.isFile(),
-        () => false,
-      ))
+      // Links too: /dev/<vg>/<lv> are links to the volumes' device nodes.
+      (entry.isFile() || entry.isBlockDevice() || entry.isSymbolicLink()) &&
+      (await stat(path).then(isImageFile, () => false))
     ) {
       if (await hasQcowMagic(path)) out.push(path);
     }
@@ -40,8 +50,9 @@ async function walk(dir: string, recursive: boolean, out: string[]): Promise<voi
 
 /**
  * Expands the command's arguments: files are kept as given (a non-QCOW file
- * is reported as an error); folders contribute the QCOW files in them, picked
- * by magic, all the way down with `recursive`. Sorted, each path once.
+ * or a special file is reported as an error); folders contribute the QCOW
+ * files and block devices in them (an LVM volume group's folder, `/dev/<vg>/`),
+ * picked by magic, all the way down with `recursive`. Sorted, each path once.
  */
 export async function collectImages(
   args: readonly string[],

@@ -7,6 +7,7 @@ import type { Io } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { MultiHash, parseAlgorithms } from "../hashing.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
+import { openOutputDevice, outputTarget } from "../output-target.js";
 import { startProgress } from "../progress.js";
 
 interface ExportOptions extends ImageReadOptions {
@@ -49,7 +50,10 @@ function nonZeroRuns(chunk: Uint8Array): Array<[number, number]> {
   return runs;
 }
 
-/** Refuses to write over any file of the image's chain: evidence is never written. */
+/**
+ * Refuses to write over any file of the image's chain, by path or by
+ * identity (a hard link is the same file): evidence is never written.
+ */
 async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> {
   let target: string;
   try {
@@ -57,11 +61,19 @@ async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> 
   } catch {
     return; // does not exist yet
   }
+  const targetId = await fileId(target);
   for (const layer of image.layers) {
     const evidence = await realpath(layer.name).catch(() => resolve(layer.name));
-    if (evidence === target)
+    if (evidence === target || (targetId !== null && (await fileId(evidence)) === targetId))
       throw new CliError(`${out}: refusing to overwrite evidence file ${layer.name}`, EXIT.usage);
   }
+}
+
+async function fileId(path: string): Promise<string | null> {
+  return stat(path, { bigint: true }).then(
+    (s) => `${s.dev}:${s.ino}`,
+    () => null,
+  );
 }
 
 /**
@@ -71,12 +83,16 @@ async function assertNotEvidence(out: string, image: Qcow2Image): Promise<void> 
  */
 const WRITES_IN_FLIGHT = 4;
 
-/** Writes the disk to a regular file, leaving runs of zeros as holes. */
-async function writeSparse(
+/**
+ * Writes the disk: to a regular file, leaving runs of zeros as holes
+ * (`holes`); to a block device, every byte, zeros too — what the device held
+ * before is not known to read as zeros.
+ */
+async function writeDisk(
   handle: FileHandle,
   image: Qcow2Image,
   onChunk: (chunk: DiskChunk) => void,
-  durable: boolean,
+  { holes, durable }: { holes: boolean; durable: boolean },
 ): Promise<void> {
   const pending: Array<Promise<unknown>> = [];
   try {
@@ -89,10 +105,17 @@ async function writeSparse(
     })) {
       onChunk(chunk);
       const { bytes, offset } = chunk;
-      if (bytes === null) continue;
-      const writes = nonZeroRuns(bytes).map(([from, to]) =>
-        handle.write(bytes, from, to - from, offset + from),
-      );
+      if (bytes === null) {
+        if (!holes)
+          for (let at = 0; at < chunk.length; at += CHUNK)
+            await handle.write(ZEROES, 0, Math.min(CHUNK, chunk.length - at), offset + at);
+        continue;
+      }
+      const writes = holes
+        ? nonZeroRuns(bytes).map(([from, to]) =>
+            handle.write(bytes, from, to - from, offset + from),
+          )
+        : [handle.write(bytes, 0, bytes.length, offset)];
       const done = Promise.all(writes);
       // Seen now; the error surfaces when this chunk's turn to be awaited comes.
       done.catch(() => undefined);
@@ -105,12 +128,44 @@ async function writeSparse(
     // Never close the file under a write still in flight.
     await Promise.allSettled(pending);
   }
-  // Trailing holes still count toward the size.
-  await handle.truncate(image.virtualSize);
+  // Trailing holes still count toward the size (a device keeps its own).
+  if (holes) await handle.truncate(image.virtualSize);
   // Flushing doubles the time of a large export; like qemu-img convert, we leave it to the
   // kernel unless asked. The rename below already guarantees an interrupted run leaves no
   // complete-looking file.
   if (durable) await handle.sync();
+}
+
+/**
+ * Writes the disk over the block device `out` in place (no temporary name: a
+ * device node is not a file to rename over), after refusing any device
+ * whose writing would change evidence or that is smaller than the disk.
+ */
+async function writeDevice(
+  out: string,
+  image: Qcow2Image,
+  onChunk: (chunk: DiskChunk) => void,
+  durable: boolean,
+  io: Io,
+): Promise<void> {
+  const { handle, size } = await openOutputDevice(
+    out,
+    image.layers.map((layer) => layer.name),
+  );
+  try {
+    if (size < image.virtualSize)
+      throw new CliError(
+        `${out}: the device holds ${size} bytes, fewer than the guest disk's ${image.virtualSize}`,
+        EXIT.usage,
+      );
+    await writeDisk(handle, image, onChunk, { holes: false, durable });
+  } finally {
+    await handle.close();
+  }
+  if (size > image.virtualSize)
+    io.stderr.write(
+      `${out}: the device's last ${size - image.virtualSize} bytes (past the guest disk's ${image.virtualSize}) were left as they were\n`,
+    );
 }
 
 async function writeStdout(
@@ -142,15 +197,8 @@ export async function runExport(
   io: Io,
 ): Promise<number> {
   const algorithms = options.hash === undefined ? [] : parseAlgorithms(options.hash, "--hash");
-  const toStdout = out === "-";
-  if (!toStdout && !options.force) {
-    const exists = await stat(out).then(
-      () => true,
-      () => false,
-    );
-    if (exists)
-      throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
-  }
+  const target = await outputTarget(out, { force: options.force, blockDevices: true });
+  const toStdout = target === "stdout";
   const image = await openForReading(path, options);
   const hash = new MultiHash(algorithms);
   const progress = startProgress(io, "export", image.virtualSize, options.quiet);
@@ -176,6 +224,8 @@ export async function runExport(
   try {
     if (toStdout) {
       await writeStdout(io, image, onChunk);
+    } else if (target === "block-device") {
+      await writeDevice(out, image, onChunk, Boolean(options.sync), io);
     } else {
       await assertNotEvidence(out, image);
       // Written under a temporary name and renamed when complete, so an
@@ -188,7 +238,7 @@ export async function runExport(
       process.once("SIGTERM", onSignal);
       const handle = await open(temp, "wx");
       try {
-        await writeSparse(handle, image, onChunk, Boolean(options.sync));
+        await writeDisk(handle, image, onChunk, { holes: true, durable: Boolean(options.sync) });
       } finally {
         await handle.close();
       }
@@ -220,13 +270,16 @@ export function registerExport(program: Command, io: Io, setExit: (code: number)
       .argument("<image>", "QCOW/QCOW2 image file or http(s):// URL (opened read-only)")
       .argument("<out>", "output file, or - for stdout")
       .option("--hash <list>", "also print hashes of what was written: sha256, sha1, md5")
-      .option("-f, --force", "replace an existing output file (never an evidence file)")
+      .option(
+        "-f, --force",
+        "replace an existing output file, or write over a block device in place (never evidence)",
+      )
       .option("--sync", "flush the output to disk before it takes its final name")
       .option("-q, --quiet", "no progress bar"),
   )
     .addHelpText(
       "after",
-      "\nThe output equals `qemu-img convert -O raw`. It is written to a temporary name and renamed when complete.\n\nExamples:\n  $ qcow2-forensic export disk.qcow2 disk.raw --hash sha256\n  $ qcow2-forensic export --snapshot before-update disk.qcow2 - | sha256sum\n  $ qcow2-forensic export --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2 disk.raw",
+      "\nThe output equals `qemu-img convert -O raw`. A file is written to a temporary name and renamed when complete. A block device is written in place, zeros included, only with --force, and never one that holds, or is held by, the evidence (compared by device number, so every name of a device counts), nor one that is mounted or in use.\n\nExamples:\n  $ qcow2-forensic export disk.qcow2 disk.raw --hash sha256\n  $ qcow2-forensic export --snapshot before-update disk.qcow2 - | sha256sum\n  $ qcow2-forensic export --header 'Authorization: Bearer …' https://evidence.example/case-7/disk.qcow2 disk.raw\n  $ qcow2-forensic export --force /dev/ovirt-vg/3f2a… /dev/sdx   # onto a wiped target disk",
     )
     .action(async (path: string, out: string, options: ExportOptions) => {
       setExit(await runExport(path, out, options, io));

@@ -44,7 +44,7 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
     }
     progress.finish();
     guest = hash.digest();
-    if (options.container) container = await hashContainer(path, image, algorithms, io, options);
+    if (options.container) container = await hashContainer(image, algorithms, io, options);
   } finally {
     await image.close();
   }
@@ -69,9 +69,8 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
   return EXIT.ok;
 }
 
-/** Hashes the evidence file itself (read-only): as it sits on disk, or streamed whole once from its URL. */
+/** Hashes the evidence file itself (read-only): as it sits on disk (a block device whole), or streamed whole once from its URL. */
 async function hashContainer(
-  path: string,
   image: Qcow2Image,
   algorithms: readonly HashAlgorithm[],
   io: Io,
@@ -84,9 +83,7 @@ async function hashContainer(
     image.source.size,
     options.quiet,
   );
-  const facts = await containerFacts(path, image.source, algorithms, (done) =>
-    progress.update(done),
-  );
+  const facts = await containerFacts(image.source, algorithms, (done) => progress.update(done));
   progress.finish();
   return facts.hashes;
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { openVmState } from "@x/qcow2-core";
 import { zlibDecompressor } from "@x/qcow2-core/node";
@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { Io } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { openEvidence } from "../image-open.js";
+import { outputTarget } from "../output-target.js";
 import { startProgress } from "../progress.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 
@@ -20,16 +21,8 @@ export async function runVmstate(
   options: VmstateOptions,
   io: Io,
 ): Promise<number> {
-  if (
-    out !== "-" &&
-    !options.force &&
-    (await stat(out).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    throw new CliError(`${out}: already exists (use --force to replace it)`, EXIT.usage);
-  }
+  // Written under a temporary name and renamed: never over a device node or a FIFO.
+  await outputTarget(out, { force: options.force });
   const source = await openEvidence(path, options);
   let temp: string | undefined;
   try {
