@@ -258,12 +258,13 @@ describe.skipIf(skip !== undefined)("HTML report in headless Chromium", () => {
     ] as const) {
       const { page } = await open(file);
       // The top of the page (run, summary, first images): a whole batch would be a very tall picture.
+      // The page is brought to the front and its viewport made the picture's size: a background tab
+      // captured beyond its viewport can wait for a frame that never comes (seen once on a busy machine).
+      await page.bringToFront();
+      await page.evaluate(() => window.scrollTo(0, 0));
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
-      await page.screenshot({
-        path: join(ARTIFACTS, name),
-        clip: { x: 0, y: 0, width: 1100, height: Math.min(height, 4000) },
-        captureBeyondViewport: true,
-      });
+      await page.setViewport({ width: 1100, height: Math.min(height, 4000) });
+      await page.screenshot({ path: join(ARTIFACTS, name), captureBeyondViewport: false });
     }
   });
 });
