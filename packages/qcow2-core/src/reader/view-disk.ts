@@ -1,9 +1,7 @@
 import { Qcow2Error } from "../errors.js";
+import { MAX_READ_LENGTH } from "./qcow2-image.js";
 import { readChain } from "./read-chain.js";
 import type { DiskView } from "./state.js";
-
-/** Longest single read of a view, as for an image: bigger reads go through a stream. */
-const MAX_VIEW_READ = 256 * 1024 * 1024;
 
 /** A state's disk as a random-access byte range (what `@x/volumes` reads). */
 export interface ViewDisk {
@@ -35,8 +33,11 @@ export function viewDisk(view: DiskView): ViewDisk {
         length < 0
       )
         throw new Qcow2Error("OUT_OF_RANGE", `invalid read of ${length} bytes at ${offset}`);
-      if (length > MAX_VIEW_READ)
-        throw new Qcow2Error("LIMIT_EXCEEDED", `read of ${length} bytes exceeds ${MAX_VIEW_READ}`);
+      if (length > MAX_READ_LENGTH)
+        throw new Qcow2Error(
+          "LIMIT_EXCEEDED",
+          `read of ${length} bytes exceeds ${MAX_READ_LENGTH}`,
+        );
       const out = new Uint8Array(Math.max(0, Math.min(offset + length, size) - offset));
       if (out.length > 0) await readChain(view.layers, 0, out, offset);
       return out;
