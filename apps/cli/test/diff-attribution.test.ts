@@ -180,7 +180,9 @@ describe.skipIf(skip !== undefined)("diff attributes changes to partitions and f
     const text = await runCli(["diff", "-q", img]);
     const where = text.stdout.split("\n").filter((l) => /^(where: +| {11})\d/.test(l));
     expect(where.length).toBe(a.partitions.length + (a.outside.bytes > 0 ? 1 : 0));
+    // Every logical partition of mbrLogical() is labelled, and the seeded writes reach at least one.
     const logical = a.partitions.find((s) => s.number >= 5 && s.filesystem?.label);
+    expect(logical).toBeDefined();
     if (logical !== undefined)
       expect(text.stdout).toContain(
         `in partition ${logical.number} (${logical.filesystem?.type} \`${logical.filesystem?.label}\`)`,
