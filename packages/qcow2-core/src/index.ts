@@ -118,9 +118,11 @@ export {
   describeRanges,
   diffDisks,
   diffExtents,
+  diffSummary,
   diffGranularity,
   type StoredRange,
 } from "./reader/diff.js";
+export type { MappingEntries } from "./reader/shared-tables.js";
 export type {
   GuestRange,
   Layer,

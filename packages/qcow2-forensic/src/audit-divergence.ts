@@ -2,7 +2,7 @@ import {
   type ByteSource,
   backingView,
   type DiskView,
-  diffExtents,
+  diffSummary,
   isQcow2Error,
   metadataView,
   type Qcow2Info,
@@ -86,15 +86,12 @@ async function measure(
   before: DiskView,
   now: DiskView,
 ): Promise<{ extents: number; bytes: number; first: { start: number; length: number } | null }> {
-  let extents = 0;
-  let bytes = 0;
-  let first: { start: number; length: number } | null = null;
-  for await (const e of diffExtents(before, now, { metadataOnly: true })) {
-    extents++;
-    bytes += e.length;
-    first ??= { start: e.start, length: e.length };
-  }
-  return { extents, bytes, first };
+  const { stats, first } = await diffSummary(before, now, { metadataOnly: true });
+  return {
+    extents: stats.extents,
+    bytes: stats.changedBytes,
+    first: first === null ? null : { start: first.start, length: first.length },
+  };
 }
 
 /** L2 tables the two views do not share (the work a metadata diff of them does). */

@@ -1,12 +1,11 @@
 import { Qcow2Error } from "../errors.js";
 import {
-  ChainCursor,
   type DiffStorage,
   describeStorage,
   type Resolved,
   storageContinues,
 } from "./chain-cursor.js";
-import type { Layer, LayerStorage } from "./layer.js";
+import { DiffWalk } from "./diff-walk.js";
 import { SectorComparer } from "./sector-compare.js";
 import type { DiskView } from "./state.js";
 
@@ -77,6 +76,72 @@ export async function* diffExtents(
   to: DiskView,
   options: DiffOptions = {},
 ): AsyncGenerator<DiffExtent, DiffStats, undefined> {
+  const { stats, walk, merger, compare } = startDiff(from, to, options);
+  for (;;) {
+    const step = walk.next();
+    const c = step instanceof Promise ? await step : step;
+    if (c === null) break;
+    if (compare === null) {
+      const done = merger.push(c.start, c.end - c.start, c.a, c.b);
+      if (done !== null) yield done;
+      continue;
+    }
+    for await (const [start, length] of compare.run(c.start, c.end, c.a, c.b, c.known)) {
+      const done = merger.push(start, length, c.a, c.b);
+      if (done !== null) yield done;
+    }
+  }
+  const last = merger.flush();
+  if (last !== null) yield last;
+  options.onProgress?.(stats.size, stats.size);
+  return stats;
+}
+
+/**
+ * The totals of {@link diffExtents} and its first extent, without streaming
+ * the extents: a metadata-only summary awaits only the table reads, not a
+ * promise per extent (the audit summarises every snapshot this way).
+ *
+ * @example
+ * ```ts
+ * const { stats, first } = await diffSummary(before, now, { metadataOnly: true });
+ * console.log(stats.extents, stats.changedBytes, first?.start);
+ * ```
+ */
+export async function diffSummary(
+  from: DiskView,
+  to: DiskView,
+  options: DiffOptions = {},
+): Promise<{ stats: DiffStats; first: DiffExtent | null }> {
+  let first: DiffExtent | null = null;
+  if (options.metadataOnly !== true) {
+    const it = diffExtents(from, to, options);
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return { stats: next.value, first };
+      first ??= next.value;
+    }
+  }
+  const { stats, walk, merger } = startDiff(from, to, options);
+  for (;;) {
+    const step = walk.next();
+    const c = step instanceof Promise ? await step : step;
+    if (c === null) break;
+    const done = merger.push(c.start, c.end - c.start, c.a, c.b);
+    if (done !== null) first ??= done;
+  }
+  const last = merger.flush();
+  if (last !== null) first ??= last;
+  options.onProgress?.(stats.size, stats.size);
+  return { stats, first };
+}
+
+/** What {@link diffExtents} and {@link diffSummary} start from. */
+function startDiff(
+  from: DiskView,
+  to: DiskView,
+  options: DiffOptions,
+): { stats: DiffStats; walk: DiffWalk; merger: Merger; compare: SectorComparer | null } {
   const granularity = checkGranularity(options.granularity ?? 512);
   const chunk =
     Math.max(1, Math.floor(Math.min(options.chunkSize ?? DEFAULT_CHUNK, 64 << 20) / granularity)) *
@@ -92,10 +157,6 @@ export async function* diffExtents(
     candidateBytes: 0,
     bytesRead: 0,
   };
-  const a = new ChainCursor(from, size);
-  const b = new ChainCursor(to, size);
-  const merger = new Merger(stats);
-  const shared = sharedTables(from, to);
   let reported = 0;
   const progress = (at: number) => {
     if (options.onProgress !== undefined && at - reported >= PROGRESS_STEP) {
@@ -103,54 +164,12 @@ export async function* diffExtents(
       options.onProgress(at, size);
     }
   };
+  const walk = new DiffWalk(from, to, size, granularity, stats, progress);
+  const [a, b] = walk.cursors;
   const compare = metadataOnly
     ? null
     : new SectorComparer(a, b, chunk, granularity, stats, progress);
-  let lastTable = -1;
-  // End of what has been compared (or reported) so far, on the sector grid.
-  let covered = 0;
-  let pos = 0;
-  while (pos < size) {
-    if (shared !== null) {
-      const table = Math.floor(pos / shared.span);
-      if (table !== lastTable) {
-        lastTable = table;
-        const skip = shared.skipTo(pos, table);
-        if (skip > pos) {
-          pos = skip;
-          continue;
-        }
-      }
-    }
-    const ra = a.atSync(pos) ?? (await a.at(pos));
-    const rb = b.atSync(pos) ?? (await b.at(pos));
-    const end = Math.min(ra.end, rb.end);
-    if (!sameBytes(ra, rb, pos)) {
-      stats.candidateBytes += end - pos;
-      // Whole sectors: a sector that straddles a mapping boundary (raw files of odd sizes) is compared whole.
-      const gridStart = Math.max(Math.floor(pos / granularity) * granularity, covered);
-      const gridEnd = Math.min(Math.ceil(end / granularity) * granularity, size);
-      if (gridStart < gridEnd) {
-        covered = gridEnd;
-        if (compare === null) {
-          const done = merger.push(gridStart, gridEnd - gridStart, ra, rb);
-          if (done !== null) yield done;
-        } else {
-          const known = gridStart >= pos && gridEnd <= end;
-          for await (const [start, length] of compare.run(gridStart, gridEnd, ra, rb, known)) {
-            const done = merger.push(start, length, ra, rb);
-            if (done !== null) yield done;
-          }
-        }
-      }
-    }
-    pos = end;
-    progress(pos);
-  }
-  const last = merger.flush();
-  if (last !== null) yield last;
-  options.onProgress?.(size, size);
-  return stats;
+  return { stats, walk, merger: new Merger(stats), compare };
 }
 
 /**
@@ -169,22 +188,6 @@ export async function diffDisks(
     if (next.done) return { extents, stats: next.value };
     extents.push(next.value);
   }
-}
-
-/** Same host bytes (or zeros on both sides) for the range from `pos`: unchanged without a read. */
-function sameBytes(a: Resolved, b: Resolved, pos: number): boolean {
-  if (a.zero && b.zero) return true;
-  if (a.kind !== b.kind || a.fileId === undefined || a.fileId !== b.fileId) return false;
-  const sa = a.storage as LayerStorage;
-  const sb = b.storage as LayerStorage;
-  if (Boolean(sa.encrypted) !== Boolean(sb.encrypted)) return false;
-  if (a.kind === "data")
-    return (sa.offset as number) + (pos - a.start) === (sb.offset as number) + (pos - b.start);
-  return (
-    sa.offset === sb.offset &&
-    sa.compressedLength === sb.compressedLength &&
-    (sa.inCluster as number) + (pos - a.start) === (sb.inCluster as number) + (pos - b.start)
-  );
 }
 
 /** Coalesces adjacent extents whose storage continues on both sides. */
@@ -251,43 +254,4 @@ function checkGranularity(granularity: number): number {
     );
   }
   return granularity;
-}
-
-/**
- * When both tops are views of one image file over identical chains (a
- * snapshot and the active disk, two snapshots), a guest span whose L2 table
- * is the same host table on both sides maps identically: skipped unread.
- */
-function sharedTables(
-  from: DiskView,
-  to: DiskView,
-): { span: number; skipTo(pos: number, table: number): number } | null {
-  const ta = from.layers[0];
-  const tb = to.layers[0];
-  if (
-    ta === undefined ||
-    tb === undefined ||
-    ta.identity.file !== tb.identity.file ||
-    ta.mappingTableAt === undefined ||
-    tb.mappingTableAt === undefined ||
-    ta.mappingTableSpan === undefined ||
-    ta.mappingTableSpan !== tb.mappingTableSpan ||
-    from.layers.length !== to.layers.length
-  )
-    return null;
-  for (let i = 1; i < from.layers.length; i++) {
-    const x = (from.layers[i] as Layer).identity;
-    const y = (to.layers[i] as Layer).identity;
-    if (x.file !== y.file || x.view !== y.view) return null;
-  }
-  const span = ta.mappingTableSpan;
-  const limit = Math.min(from.virtualSize, to.virtualSize, ta.virtualSize, tb.virtualSize);
-  return {
-    span,
-    skipTo(pos, table) {
-      const at = (ta.mappingTableAt as (o: number) => number)(pos);
-      if (at < 0 || at !== (tb.mappingTableAt as (o: number) => number)(pos)) return pos;
-      return Math.max(pos, Math.min((table + 1) * span, limit));
-    },
-  };
 }

@@ -1,4 +1,5 @@
 import type { ByteSource } from "../source/byte-source.js";
+import type { MappingEntries } from "./shared-tables.js";
 
 /**
  * One image of a backing chain, as the chain reader sees it: what it says
@@ -34,6 +35,12 @@ export interface Layer {
   mappingTableAt?(offset: number): number;
   /** Guest bytes mapped by one table of {@link mappingTableAt}. */
   readonly mappingTableSpan?: number;
+  /**
+   * The raw entries of the mapping table that maps `offset` when it is
+   * loaded (no read); `undefined` otherwise. Equal entries of two tables of
+   * one image file map their guest range identically.
+   */
+  mappingEntriesSync?(offset: number): MappingEntries | undefined;
   /**
    * QEMU's block status for `[offset, offset + maxLength)` in this layer
    * alone; the answer covers `length` bytes (≥ 1, ≤ maxLength).

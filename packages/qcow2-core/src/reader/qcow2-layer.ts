@@ -10,7 +10,6 @@ import {
   type ClusterDescriptor,
   clusterType,
   decodeL2Entry,
-  l1EntryOffset,
   l2EntrySize,
   SUBCLUSTERS_PER_CLUSTER,
   type SubclusterType,
@@ -40,6 +39,7 @@ import {
   wholeSectors,
 } from "./layer.js";
 import { LruCache } from "./lru-cache.js";
+import type { MappingEntries } from "./shared-tables.js";
 import { TableReadAhead } from "./table-read-ahead.js";
 
 /** Runs of one L2 table (see Qcow2Layer.tableRuns). */
@@ -315,7 +315,7 @@ export class Qcow2Layer implements Layer {
 
   /** The L2 table of L1 entry `l1Index` (null: none), checking its alignment as QEMU does. */
   private async tableFor(l1Index: number): Promise<{ offset: number; view: DataView } | null> {
-    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
+    const l2Offset = this.l1.offsetAt(l1Index);
     if (l2Offset === 0) return null;
     if (l2Offset % this.clusterSize !== 0) {
       throw new Qcow2Error(
@@ -340,7 +340,7 @@ export class Qcow2Layer implements Layer {
   /** L1 entry `index`'s table offset when it has a usable one (else `null`). */
   private tableOffset(index: number): number | null {
     if (index >= this.l1.size) return null;
-    const offset = Number(l1EntryOffset(this.l1.entry(index)));
+    const offset = this.l1.offsetAt(index);
     return offset === 0 || offset % this.clusterSize !== 0 ? null : offset;
   }
 
@@ -522,7 +522,7 @@ export class Qcow2Layer implements Layer {
     if (this.extendedL2) return undefined;
     const tableSpan = this.l2Entries * this.clusterSize;
     const l1Index = Math.floor(offset / tableSpan);
-    if (l1EntryOffset(this.l1.entry(l1Index)) === 0n)
+    if (this.l1.offsetAt(l1Index) === 0)
       return this.unallocatedStretch(offset, maxLength);
     if (this.runCache?.l1Index !== l1Index) return undefined;
     return this.extentFromRuns(this.runCache, offset, maxLength);
@@ -533,7 +533,7 @@ export class Qcow2Layer implements Layer {
     const tableSpan = this.l2Entries * this.clusterSize;
     let table = Math.floor(offset / tableSpan) + 1;
     const end = Math.min(offset + maxLength, this.virtualSize);
-    while (table * tableSpan < end && l1EntryOffset(this.l1.entry(table)) === 0n) table++;
+    while (table * tableSpan < end && this.l1.offsetAt(table) === 0) table++;
     return {
       length: Math.max(1, Math.min(end, table * tableSpan) - offset),
       data: false,
@@ -621,7 +621,7 @@ export class Qcow2Layer implements Layer {
     // Stretches without an L2 table are unallocated as a whole: answer them in
     // one step (qemu-img map merges the per-table answers it gets into the same
     // extent), so a vast sparse disk maps in time proportional to its L1 table.
-    if (l1EntryOffset(this.l1.entry(Math.floor(offset / tableSpan))) === 0n)
+    if (this.l1.offsetAt(Math.floor(offset / tableSpan)) === 0)
       return this.unallocatedStretch(offset, maxLength);
     if (!this.extendedL2) return this.statusStandard(offset, maxLength);
     // One L2 table at most per answer otherwise, as QEMU's qcow2_get_host_offset.
@@ -668,12 +668,22 @@ export class Qcow2Layer implements Layer {
   }
 
   mappingTableAt(offset: number): number {
-    return Number(l1EntryOffset(this.l1.entry(Math.floor(offset / this.mappingTableSpan))));
+    return this.l1.offsetAt(Math.floor(offset / this.mappingTableSpan));
+  }
+
+  mappingEntriesSync(offset: number): MappingEntries | undefined {
+    const l2Offset = this.mappingTableAt(offset);
+    const view = l2Offset === 0 ? undefined : this.l2Cache.get(l2Offset);
+    if (view === undefined) return undefined;
+    return {
+      bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      entrySize: this.entrySize,
+    };
   }
 
   storageSync(offset: number, maxLength: number): LayerStorage | undefined {
     const l1Index = Math.floor(offset / this.mappingTableSpan);
-    const l2Offset = Number(l1EntryOffset(this.l1.entry(l1Index)));
+    const l2Offset = this.l1.offsetAt(l1Index);
     if (l2Offset === 0)
       return { length: this.unallocatedStretch(offset, maxLength).length, kind: "unallocated" };
     const view = this.l2Cache.get(l2Offset);

@@ -8,6 +8,7 @@ import type { GuestRange, Layer, LayerExtent, LayerIdentity, LayerStorage } from
 import { assertReadable } from "./open-checks.js";
 import { Qcow1Layer } from "./qcow1-layer.js";
 import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
+import type { MappingEntries } from "./shared-tables.js";
 
 /**
  * A state of the evidence: a guest disk the reader can show (SPEC §10). A
@@ -192,6 +193,10 @@ class MetadataOnlyLayer implements Layer {
 
   mappingTableAt(offset: number): number {
     return this.inner.mappingTableAt?.(offset) ?? -1;
+  }
+
+  mappingEntriesSync(offset: number): MappingEntries | undefined {
+    return this.inner.mappingEntriesSync?.(offset);
   }
 
   status(offset: number, maxLength: number): Promise<LayerExtent> {
