@@ -118,11 +118,10 @@ export {
   describeRanges,
   diffDisks,
   diffExtents,
-  diffSummary,
   diffGranularity,
+  diffSummary,
   type StoredRange,
 } from "./reader/diff.js";
-export type { MappingEntries } from "./reader/shared-tables.js";
 export type {
   GuestRange,
   Layer,
@@ -132,6 +131,7 @@ export type {
 } from "./reader/layer.js";
 export type { MapExtent } from "./reader/map.js";
 export { MAX_READ_LENGTH, type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
+export type { MappingEntries } from "./reader/shared-tables.js";
 export {
   backingView,
   type DiskView,

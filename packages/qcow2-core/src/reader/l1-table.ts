@@ -1,7 +1,7 @@
 import { Qcow2Error } from "../errors.js";
+import { offsetField } from "../format/entry-words.js";
 import { validateTable } from "../format/validate-table.js";
 import { LIMITS } from "../limits.js";
-import { offsetField } from "../format/entry-words.js";
 import { type ByteSource, readSmallPadded } from "../source/byte-source.js";
 
 /** An L1 table held as raw big-endian bytes (8 bytes per entry). */

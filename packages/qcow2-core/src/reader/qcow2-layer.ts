@@ -522,8 +522,7 @@ export class Qcow2Layer implements Layer {
     if (this.extendedL2) return undefined;
     const tableSpan = this.l2Entries * this.clusterSize;
     const l1Index = Math.floor(offset / tableSpan);
-    if (this.l1.offsetAt(l1Index) === 0)
-      return this.unallocatedStretch(offset, maxLength);
+    if (this.l1.offsetAt(l1Index) === 0) return this.unallocatedStretch(offset, maxLength);
     if (this.runCache?.l1Index !== l1Index) return undefined;
     return this.extentFromRuns(this.runCache, offset, maxLength);
   }
