@@ -137,6 +137,7 @@ export {
   type DiskView,
   defaultFromState,
   formatStateRef,
+  type MetadataViewOptions,
   metadataView,
   newestSnapshot,
   parseStateRef,

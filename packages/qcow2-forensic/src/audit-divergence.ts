@@ -56,7 +56,8 @@ export async function auditDivergence(
       command: `qcow2-forensic diff ${image} --from ${shellQuote(`snapshot:${s.id}`)}`,
     };
     const measured = await unlessUnreadable(async () => {
-      const before = await metadataView(source, info, s);
+      // Through the active view's table cache: a table many snapshots share is read once.
+      const before = await metadataView(source, info, s, { shareTablesWith: active });
       const cost = differingTables(before, active);
       if (cost > budget) return { extents: null, bytes: null, first: null };
       budget -= cost;

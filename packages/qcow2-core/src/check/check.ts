@@ -100,6 +100,32 @@ function wordsOf(table: Uint8Array): Int32Array | null {
     ? new Int32Array(table.buffer, table.byteOffset, table.byteLength >> 2)
     : null;
 }
+/**
+ * The first entry from `i` with a non-zero word (`entries` when none): most
+ * entries of most tables are zero, skipped four at a time.
+ */
+function nextNonZero(words: Int32Array, i: number, entries: number, wordsPerEntry: number): number {
+  let w = i * wordsPerEntry;
+  const end = entries * wordsPerEntry;
+  while (w + 8 <= end) {
+    if (
+      ((words[w] as number) |
+        (words[w + 1] as number) |
+        (words[w + 2] as number) |
+        (words[w + 3] as number) |
+        (words[w + 4] as number) |
+        (words[w + 5] as number) |
+        (words[w + 6] as number) |
+        (words[w + 7] as number)) !==
+      0
+    )
+      break;
+    w += 8;
+  }
+  while (w < end && (words[w] as number) === 0) w++;
+  return w >= end ? entries : Math.floor(w / wordsPerEntry);
+}
+
 /** A 64-bit entry as QEMU prints it with PRIx64. */
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);
@@ -482,8 +508,10 @@ class Checker {
     const toScan: number[] = [];
     const words = wordsOf(l1);
     for (let i = 0; i < size; i++) {
-      if (words !== null && ((words[2 * i] as number) | (words[2 * i + 1] as number)) === 0)
-        continue;
+      if (words !== null) {
+        i = nextNonZero(words, i, size, 2);
+        if (i === size) break;
+      }
       const hi = view.getUint32(i * 8);
       const lo = view.getUint32(i * 8 + 4);
       if (hi === 0 && lo === 0) continue;
@@ -621,12 +649,8 @@ class Checker {
     };
     for (let i = 0; i < entries; i++) {
       if (words !== null) {
-        const w = i * wordsPerEntry;
-        if (
-          ((words[w] as number) | (words[w + 1] as number)) === 0 &&
-          (wordsPerEntry === 2 || ((words[w + 2] as number) | (words[w + 3] as number)) === 0)
-        )
-          continue;
+        i = nextNonZero(words, i, entries, wordsPerEntry);
+        if (i === entries) break;
       }
       const at = i * this.entrySize;
       const hi = view.getUint32(at);
@@ -1005,8 +1029,10 @@ class Checker {
     const l1Words = wordsOf(l1);
     const toScan: number[] = [];
     for (let i = 0; i < info.l1Size; i++) {
-      if (l1Words !== null && ((l1Words[2 * i] as number) | (l1Words[2 * i + 1] as number)) === 0)
-        continue;
+      if (l1Words !== null) {
+        i = nextNonZero(l1Words, i, info.l1Size, 2);
+        if (i === info.l1Size) break;
+      }
       const hi = l1View.getUint32(i * 8);
       const lo = l1View.getUint32(i * 8 + 4);
       const l2Offset = offsetField(hi, lo);

@@ -70,6 +70,11 @@ export interface Qcow2LayerOptions {
   deflate: Decompressor;
   zstd: ZstdDecompressor;
   l2CacheEntries?: number;
+  /**
+   * Another layer of the same image file whose L2 tables this one may use
+   * (and add to): views of many snapshots share most tables, read once.
+   */
+  shareTablesWith?: Qcow2Layer;
   /** Decrypts data clusters of an encrypted image. */
   cipher?: SectorCipher | null;
   /** Expose guest offsets up to this size (the VM state lives past the disk's end). */
@@ -121,7 +126,11 @@ export class Qcow2Layer implements Layer {
     this.subclusterSize = this.extendedL2
       ? this.clusterSize / SUBCLUSTERS_PER_CLUSTER
       : this.clusterSize;
-    this.l2Cache = new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
+    const shared = options.shareTablesWith;
+    this.l2Cache =
+      shared !== undefined && shared.source === source && shared.clusterSize === this.clusterSize
+        ? shared.l2Cache
+        : new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
     this.granularity = this.subclusterSize;
     this.mappingTableSpan = this.l2Entries * this.clusterSize;
     // The L1 table (where, how long) is the view: a snapshot's or the active one.

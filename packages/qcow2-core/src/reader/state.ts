@@ -106,6 +106,16 @@ export function defaultFromState(
   return newest === undefined ? undefined : { kind: "snapshot", snapshot: newest.id };
 }
 
+/** Options of {@link metadataView}. */
+export interface MetadataViewOptions {
+  /**
+   * Another metadata view of the same source: the new view reads its L2
+   * tables through the same cache (snapshots share most tables with each
+   * other and with the active disk), so each table is read once.
+   */
+  shareTablesWith?: DiskView;
+}
+
 /**
  * A view of one image's state from its own metadata alone: no passphrase,
  * no backing file, no external data file opened. What the backing file
@@ -124,8 +134,14 @@ export async function metadataView(
   source: ByteSource,
   info: Qcow2Info,
   snapshot: Qcow2Snapshot | null,
+  options: MetadataViewOptions = {},
 ): Promise<DiskView> {
   assertReadable(info, { decrypting: true });
+  const other = options.shareTablesWith?.layers[0];
+  const shared =
+    other instanceof MetadataOnlyLayer && other.inner instanceof Qcow2Layer
+      ? other.inner
+      : undefined;
   let top: Layer;
   if (info.version === 1) {
     top = await Qcow1Layer.open(source, info, fflateDecompressor, null);
@@ -137,6 +153,7 @@ export async function metadataView(
       deflate: fflateDecompressor,
       zstd: fzstdDecompressor,
       cipher: null,
+      ...(shared === undefined ? {} : { shareTablesWith: shared }),
     });
   }
   const layers: Layer[] = [new MetadataOnlyLayer(top)];
@@ -174,7 +191,7 @@ class MetadataOnlyLayer implements Layer {
   readonly granularity: number;
   readonly mappingTableSpan?: number;
 
-  constructor(private readonly inner: Layer) {
+  constructor(readonly inner: Layer) {
     this.name = inner.name;
     this.format = inner.format;
     this.virtualSize = inner.virtualSize;
