@@ -195,7 +195,10 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
   for (let index = 0; index < count; index++) {
     cursor.position = Math.ceil(cursor.position / 8) * 8;
     const offset = cursor.position;
-    const fixed = decodeSnapshotFixed(await cursor.takePadded(SNAPSHOT_ENTRY_FIXED_SIZE));
+    const fixed = decodeSnapshotFixed(
+      cursor.takeBuffered(SNAPSHOT_ENTRY_FIXED_SIZE) ??
+        (await cursor.takePadded(SNAPSHOT_ENTRY_FIXED_SIZE)),
+    );
     if (fixed.extra_data_size > LIMITS.maxSnapshotExtraData) {
       fail(
         {
@@ -207,12 +210,13 @@ async function readTable(source: ByteSource, info: Qcow2Info): Promise<SnapshotT
         offset,
       );
     }
-    const extraBytes = await cursor.takePadded(
-      Math.min(fixed.extra_data_size, SNAPSHOT_EXTRA_KNOWN_SIZE),
-    );
+    const extraLength = Math.min(fixed.extra_data_size, SNAPSHOT_EXTRA_KNOWN_SIZE);
+    const extraBytes = cursor.takeBuffered(extraLength) ?? (await cursor.takePadded(extraLength));
     cursor.position = offset + SNAPSHOT_ENTRY_FIXED_SIZE + fixed.extra_data_size;
-    const idBytes = await cursor.takePadded(fixed.id_str_size);
-    const nameBytes = await cursor.takePadded(fixed.name_size);
+    const idBytes =
+      cursor.takeBuffered(fixed.id_str_size) ?? (await cursor.takePadded(fixed.id_str_size));
+    const nameBytes =
+      cursor.takeBuffered(fixed.name_size) ?? (await cursor.takePadded(fixed.name_size));
     const end = offset + SNAPSHOT_ENTRY_FIXED_SIZE + variableBytes(fixed);
     if (end - first > LIMITS.maxSnapshotTableBytes) {
       // QEMU gives up here; so does the reader, which bounds the work too.

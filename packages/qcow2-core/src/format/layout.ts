@@ -38,7 +38,7 @@ export function decodeLayout<L extends Layout>(
 ): Decoded<L> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Record<string, number | bigint> = {};
-  for (const [name, f] of Object.entries(layout)) {
+  for (const [name, f] of fieldsOf(layout)) {
     const at = base + f.offset;
     switch (f.type) {
       case "u8":
@@ -56,6 +56,18 @@ export function decodeLayout<L extends Layout>(
     }
   }
   return out as Decoded<L>;
+}
+
+/** Each layout's fields listed once: thousands of snapshot entries decode through one layout. */
+const FIELDS = new WeakMap<Layout, ReadonlyArray<readonly [string, FieldSpec]>>();
+
+function fieldsOf(layout: Layout): ReadonlyArray<readonly [string, FieldSpec]> {
+  let fields = FIELDS.get(layout);
+  if (fields === undefined) {
+    fields = Object.entries(layout);
+    FIELDS.set(layout, fields);
+  }
+  return fields;
 }
 
 /** Big-endian unsigned 64-bit read (exact). */

@@ -138,7 +138,15 @@ export class ChainCursor {
 /** `storage` as seen `delta` bytes further on. */
 function advance(storage: LayerStorage, delta: number): LayerStorage {
   if (delta === 0) return storage;
-  const out = { ...storage, length: storage.length - delta };
+  const length = storage.length - delta;
+  // Most answers a walk advances through are holes: a plain literal, no spread.
+  if (
+    (storage.kind === "unallocated" || storage.kind === "zero") &&
+    storage.source === undefined &&
+    storage.encrypted === undefined
+  )
+    return { length, kind: storage.kind };
+  const out = { ...storage, length };
   if (storage.kind === "data") out.offset = (storage.offset as number) + delta;
   else if (storage.kind === "compressed") out.inCluster = (storage.inCluster as number) + delta;
   return out;

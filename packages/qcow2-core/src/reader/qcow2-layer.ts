@@ -723,16 +723,24 @@ export class Qcow2Layer implements Layer {
       this.virtualSize,
     );
     const run = scanL2(table, this.geometry, offset, Math.max(limit, offset + 1));
-    const out: LayerStorage = { length: Math.max(1, run.length), kind: run.kind };
-    if (run.kind === "data" || run.kind === "compressed") {
-      out.source = run.kind === "data" ? this.dataSource : this.source;
-      out.offset = run.offset as number;
-      if (run.kind === "compressed") {
-        out.compressedLength = run.compressedLength as number;
-        out.inCluster = run.inCluster as number;
-      }
-      if (this.info.encryptionMethod !== 0) out.encrypted = true;
+    const length = Math.max(1, run.length);
+    // Whole literals: a diff builds one per changed cluster, and adding fields one by one costs more.
+    let out: LayerStorage;
+    if (run.kind === "data") {
+      out = { length, kind: "data", source: this.dataSource, offset: run.offset as number };
+    } else if (run.kind === "compressed") {
+      out = {
+        length,
+        kind: "compressed",
+        source: this.source,
+        offset: run.offset as number,
+        compressedLength: run.compressedLength as number,
+        inCluster: run.inCluster as number,
+      };
+    } else {
+      return { length, kind: run.kind };
     }
+    if (this.info.encryptionMethod !== 0) out.encrypted = true;
     return out;
   }
 

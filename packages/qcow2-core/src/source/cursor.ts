@@ -34,6 +34,19 @@ export class SourceCursor {
   }
 
   /**
+   * {@link takePadded} without waiting, when the bytes are already in the
+   * window (most fields of a table read sequentially); `undefined` otherwise,
+   * and the cursor does not move.
+   */
+  takeBuffered(length: number): Uint8Array | undefined {
+    if (this.position + length > this.source.size) return undefined;
+    const at = this.position - this.windowStart;
+    if (at < 0 || at + length > this.window.length) return undefined;
+    this.position += length;
+    return this.window.subarray(at, at + length);
+  }
+
+  /**
    * Returns exactly `length` bytes at the cursor and advances; bytes past the
    * end of the source read as zeros, as QEMU's reads past end of file do.
    */
