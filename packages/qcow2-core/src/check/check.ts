@@ -8,6 +8,7 @@ import {
   isCopied,
   l1Reserved,
   l2Reserved,
+  nextNonZero,
   offsetField,
   refTableOffset,
   refTableReserved,
@@ -100,32 +101,6 @@ function wordsOf(table: Uint8Array): Int32Array | null {
     ? new Int32Array(table.buffer, table.byteOffset, table.byteLength >> 2)
     : null;
 }
-/**
- * The first entry from `i` with a non-zero word (`entries` when none): most
- * entries of most tables are zero, skipped four at a time.
- */
-function nextNonZero(words: Int32Array, i: number, entries: number, wordsPerEntry: number): number {
-  let w = i * wordsPerEntry;
-  const end = entries * wordsPerEntry;
-  while (w + 8 <= end) {
-    if (
-      ((words[w] as number) |
-        (words[w + 1] as number) |
-        (words[w + 2] as number) |
-        (words[w + 3] as number) |
-        (words[w + 4] as number) |
-        (words[w + 5] as number) |
-        (words[w + 6] as number) |
-        (words[w + 7] as number)) !==
-      0
-    )
-      break;
-    w += 8;
-  }
-  while (w < end && (words[w] as number) === 0) w++;
-  return w >= end ? entries : Math.floor(w / wordsPerEntry);
-}
-
 /** A 64-bit entry as QEMU prints it with PRIx64. */
 const hex64 = (hi: number, lo: number) =>
   ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16);

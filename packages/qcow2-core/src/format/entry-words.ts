@@ -47,3 +47,34 @@ export function compressedOffset(hi: number, lo: number, clusterBits: number): b
   const word = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
   return word & ((1n << offsetBits) - 1n);
 }
+
+/**
+ * The first entry from `i` with a non-zero word (`entries` when none): most
+ * entries of most tables are zero, skipped four at a time.
+ */
+export function nextNonZero(
+  words: Int32Array,
+  i: number,
+  entries: number,
+  wordsPerEntry: number,
+): number {
+  let w = i * wordsPerEntry;
+  const end = entries * wordsPerEntry;
+  while (w + 8 <= end) {
+    if (
+      ((words[w] as number) |
+        (words[w + 1] as number) |
+        (words[w + 2] as number) |
+        (words[w + 3] as number) |
+        (words[w + 4] as number) |
+        (words[w + 5] as number) |
+        (words[w + 6] as number) |
+        (words[w + 7] as number)) !==
+      0
+    )
+      break;
+    w += 8;
+  }
+  while (w < end && (words[w] as number) === 0) w++;
+  return w >= end ? entries : Math.floor(w / wordsPerEntry);
+}

@@ -1,6 +1,12 @@
 import { CRYPT_SECTOR, type SectorCipher } from "../crypto/cipher.js";
 import { Qcow2Error } from "../errors.js";
-import { hasZeroFlag, isCompressed, isCopied, offsetField } from "../format/entry-words.js";
+import {
+  hasZeroFlag,
+  isCompressed,
+  isCopied,
+  nextNonZero,
+  offsetField,
+} from "../format/entry-words.js";
 import {
   hasFeature,
   INCOMPAT_EXTENDED_L2,
@@ -51,6 +57,23 @@ interface TableRuns {
   type: Uint8Array;
   /** Host offset of each run's first cluster, or -1. */
   host: Float64Array;
+}
+
+/** Runs a layer's run buffers hold before they grow (see Qcow2Layer.tableRuns). */
+const INITIAL_RUNS = 64;
+
+/** Doubles the capacity of `runs` (at most `max` runs, one per entry), keeping what it holds. */
+function growRuns(runs: TableRuns, max: number): void {
+  const size = Math.min(max, runs.first.length * 2);
+  const first = new Float64Array(size);
+  const type = new Uint8Array(size);
+  const host = new Float64Array(size);
+  first.set(runs.first);
+  type.set(runs.type);
+  host.set(runs.host);
+  runs.first = first;
+  runs.type = type;
+  runs.host = host;
 }
 
 /** Compressed clusters decompressing at once within one read. */
@@ -473,19 +496,28 @@ export class Qcow2Layer implements Layer {
     const base = l1Index * this.l2Entries;
     const n = this.l2Entries;
     // One set of arrays per layer, reused table after table (map visits thousands).
+    // Sized for a few runs and grown on demand: a table of thousands of runs is rare, and fresh
+    // memory for every entry of every layer of a long chain costs more than the decoding.
     const runs: TableRuns = this.runBuffers ?? {
       l1Index,
       count: 0,
-      first: new Float64Array(n),
-      type: new Uint8Array(n),
-      host: new Float64Array(n),
+      first: new Float64Array(Math.min(n, INITIAL_RUNS)),
+      type: new Uint8Array(Math.min(n, INITIAL_RUNS)),
+      host: new Float64Array(Math.min(n, INITIAL_RUNS)),
     };
     this.runBuffers = runs;
     runs.l1Index = l1Index;
     runs.count = 0;
     let prevType = -1;
     let prevHost = -1;
+    // Most entries are empty: inside an unallocated run they are skipped eight words at a time.
+    const words =
+      view.byteOffset % 4 === 0 ? new Int32Array(view.buffer, view.byteOffset, n * 2) : null;
     for (let j = 0; j < n; j++) {
+      if (prevType === 0 && words !== null) {
+        j = nextNonZero(words, j, n, 2);
+        if (j === n) break;
+      }
       const at = j * 8;
       const hi = view.getUint32(at);
       const lo = view.getUint32(at + 4);
@@ -509,6 +541,7 @@ export class Qcow2Layer implements Layer {
       }
       const continues = type === prevType && (host < 0 || host === prevHost + cs);
       if (!continues) {
+        if (runs.count === runs.first.length) growRuns(runs, n);
         runs.first[runs.count] = j;
         runs.type[runs.count] = type;
         runs.host[runs.count] = host;
