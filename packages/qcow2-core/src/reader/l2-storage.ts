@@ -4,6 +4,7 @@ import {
   hasZeroFlag,
   isCompressed,
   isCopied,
+  nextNonZero,
   offsetField,
 } from "../format/entry-words.js";
 import { SUBCLUSTERS_PER_CLUSTER } from "../format/l2-entry.js";
@@ -43,6 +44,8 @@ export interface L2Table {
   offset: number;
   /** Guest offset mapped by entry 0. */
   guestStart: number;
+  /** The same bytes as 32-bit words, when aligned: empty entries are then skipped in bulk. */
+  words?: Int32Array;
 }
 
 /**
@@ -73,6 +76,13 @@ function scanStandard(t: L2Table, g: L2Geometry, from: number, limit: number): L
   }
   let end = t.guestStart + (j + 1) * cs;
   let expected = host + cs;
+  if (kind === UNALLOCATED && t.words !== undefined && end < limit) {
+    // Empty entries (both words zero) continue an unallocated run: skipped eight words at a time.
+    const entries = Math.min(g.l2Entries, Math.ceil((limit - t.guestStart) / cs));
+    const k = nextNonZero(t.words, j + 1, entries, 2);
+    end = t.guestStart + k * cs;
+    j = k - 1;
+  }
   while (end < limit) {
     j++;
     at = j * 8;

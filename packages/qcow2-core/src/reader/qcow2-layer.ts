@@ -749,7 +749,21 @@ export class Qcow2Layer implements Layer {
     );
   }
 
+  /** The last table {@link storageIn} scanned, as 32-bit words (made once per table, not per step). */
+  private wordsOf: { view: DataView; words: Int32Array | undefined } | null = null;
+
   private storageIn(table: L2Table, offset: number, maxLength: number): LayerStorage {
+    if (this.wordsOf?.view !== table.view) {
+      const v = table.view;
+      this.wordsOf = {
+        view: v,
+        words:
+          v.byteOffset % 4 === 0
+            ? new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2)
+            : undefined,
+      };
+    }
+    if (this.wordsOf.words !== undefined) table.words = this.wordsOf.words;
     const limit = Math.min(
       offset + maxLength,
       table.guestStart + this.mappingTableSpan,

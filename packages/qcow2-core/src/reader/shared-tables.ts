@@ -21,8 +21,8 @@ export class SharedTables {
   private table = -1;
   private atA = -1;
   private atB = -1;
-  private entriesA: MappingEntries | undefined;
-  private entriesB: MappingEntries | undefined;
+  /** The current table's entries on both sides (`null`: not loaded yet, or not comparable). */
+  private entries: EntryPair | null = null;
 
   private constructor(
     private readonly ta: Layer,
@@ -68,51 +68,68 @@ export class SharedTables {
       this.table = table;
       this.atA = (this.ta.mappingTableAt as (o: number) => number)(pos);
       this.atB = (this.tb.mappingTableAt as (o: number) => number)(pos);
-      this.entriesA = undefined;
-      this.entriesB = undefined;
+      this.entries = null;
     }
     if (this.atA < 0 || this.atB < 0) return pos;
     const tableEnd = Math.min((table + 1) * this.span, this.limit);
     if (this.atA === this.atB) return tableEnd;
     // Different tables: compare their entries once both are loaded (the walk loads them).
     if (this.atA === 0 || this.atB === 0) return pos;
-    this.entriesA ??= this.ta.mappingEntriesSync?.(pos);
-    this.entriesB ??= this.tb.mappingEntriesSync?.(pos);
-    const a = this.entriesA;
-    const b = this.entriesB;
-    if (a === undefined || b === undefined || a.entrySize !== b.entrySize) return pos;
-    const size = a.entrySize;
-    const count = Math.min(a.bytes.length, b.bytes.length) / size;
-    const entrySpan = this.span / count;
-    if (!Number.isInteger(count) || !Number.isInteger(entrySpan)) return pos;
+    this.entries ??= this.pairAt(pos);
+    const pair = this.entries;
+    if (pair === null) return pos;
     const tableStart = table * this.span;
-    const first = Math.floor((pos - tableStart) / entrySpan);
-    const k = firstDifferentEntry(a.bytes, b.bytes, first, count, size);
-    return Math.max(pos, Math.min(tableStart + k * entrySpan, tableEnd));
+    const first = Math.floor((pos - tableStart) / pair.entrySpan);
+    const k = pair.firstDifferent(first);
+    return Math.max(pos, Math.min(tableStart + k * pair.entrySpan, tableEnd));
+  }
+
+  /** Both sides' entries of the table at `pos`, when both are loaded and alike in shape. */
+  private pairAt(pos: number): EntryPair | null {
+    const a = this.ta.mappingEntriesSync?.(pos);
+    const b = this.tb.mappingEntriesSync?.(pos);
+    if (a === undefined || b === undefined || a.entrySize !== b.entrySize) return null;
+    const count = Math.min(a.bytes.length, b.bytes.length) / a.entrySize;
+    const entrySpan = this.span / count;
+    if (!Number.isInteger(count) || !Number.isInteger(entrySpan)) return null;
+    return new EntryPair(a.bytes, b.bytes, count, a.entrySize, entrySpan);
   }
 }
 
-/** Index of the first entry from `from` whose bytes differ in `a` and `b`; `count` when none does. */
-export function firstDifferentEntry(
-  a: Uint8Array,
-  b: Uint8Array,
-  from: number,
-  count: number,
-  entrySize: number,
-): number {
-  const perEntry = entrySize >> 2;
-  if (a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const wa = new Int32Array(a.buffer, a.byteOffset, count * perEntry);
-    const wb = new Int32Array(b.buffer, b.byteOffset, count * perEntry);
-    const end = count * perEntry;
-    for (let w = from * perEntry; w < end; w++) {
-      if (wa[w] !== wb[w]) return Math.floor(w / perEntry);
+/** Two tables' entries, compared as 32-bit words when aligned (views made once per table). */
+class EntryPair {
+  private readonly wordsA: Int32Array | null;
+  private readonly wordsB: Int32Array | null;
+
+  constructor(
+    private readonly a: Uint8Array,
+    private readonly b: Uint8Array,
+    private readonly count: number,
+    private readonly entrySize: number,
+    readonly entrySpan: number,
+  ) {
+    const aligned = a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0;
+    const words = (count * entrySize) >> 2;
+    this.wordsA = aligned ? new Int32Array(a.buffer, a.byteOffset, words) : null;
+    this.wordsB = aligned ? new Int32Array(b.buffer, b.byteOffset, words) : null;
+  }
+
+  /** Index of the first entry from `from` whose bytes differ; the entry count when none does. */
+  firstDifferent(from: number): number {
+    const wa = this.wordsA;
+    const wb = this.wordsB;
+    if (wa !== null && wb !== null) {
+      const perEntry = this.entrySize >> 2;
+      const end = wa.length;
+      for (let w = from * perEntry; w < end; w++) {
+        if (wa[w] !== wb[w]) return Math.floor(w / perEntry);
+      }
+      return this.count;
     }
-    return count;
+    const end = this.count * this.entrySize;
+    for (let i = from * this.entrySize; i < end; i++) {
+      if (this.a[i] !== this.b[i]) return Math.floor(i / this.entrySize);
+    }
+    return this.count;
   }
-  const end = count * entrySize;
-  for (let i = from * entrySize; i < end; i++) {
-    if (a[i] !== b[i]) return Math.floor(i / entrySize);
-  }
-  return count;
 }
