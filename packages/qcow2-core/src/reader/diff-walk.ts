@@ -103,6 +103,7 @@ export class DiffWalk {
   private async afterRead(pos: number): Promise<Candidate | null> {
     await this.a.at(pos);
     await this.b.at(pos);
+    this.shared?.forget();
     return this.next();
   }
 }

@@ -25,15 +25,20 @@ export class LruCache<K, V> {
     return this.map.has(key);
   }
 
-  set(key: K, value: V): void {
+  /** Adds `key`; returns the value it evicted to make room, if any. */
+  set(key: K, value: V): V | undefined {
     this.map.delete(key);
     this.map.set(key, value);
     this.lastKey = key;
     this.lastValue = value;
     if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
+      const oldest = this.map.entries().next();
+      if (!oldest.done) {
+        this.map.delete(oldest.value[0]);
+        return oldest.value[1];
+      }
     }
+    return undefined;
   }
 
   get size(): number {

@@ -30,6 +30,7 @@ import {
   readIntoPadded,
   readPadded,
   readSmallPadded,
+  readSmallPaddedIntoSync,
 } from "../source/byte-source.js";
 import { sourceIdentity } from "../source/identity.js";
 import type { Decompressor, ZstdDecompressor } from "./decompress.js";
@@ -44,8 +45,8 @@ import {
   pushRange,
   wholeSectors,
 } from "./layer.js";
-import { LruCache } from "./lru-cache.js";
 import type { MappingEntries } from "./shared-tables.js";
+import { TableCache } from "./table-cache.js";
 import { TableReadAhead } from "./table-read-ahead.js";
 
 /** Runs of one L2 table (see Qcow2Layer.tableRuns). */
@@ -94,6 +95,11 @@ export interface Qcow2LayerOptions {
   zstd: ZstdDecompressor;
   l2CacheEntries?: number;
   /**
+   * Reuse evicted L2 tables' buffers (see {@link TableCache}): only for a
+   * layer through which no guest data is read (a metadata view).
+   */
+  recycleTables?: boolean;
+  /**
    * Another layer of the same image file whose L2 tables this one may use
    * (and add to): views of many snapshots share most tables, read once.
    */
@@ -124,7 +130,7 @@ export class Qcow2Layer implements Layer {
   private readonly entrySize: number;
   private readonly l2Entries: number;
   private readonly subclusterSize: number;
-  private readonly l2Cache: LruCache<number, DataView>;
+  private readonly l2Cache: TableCache;
   readonly identity: LayerIdentity;
   readonly granularity: number;
   readonly mappingTableSpan: number;
@@ -153,7 +159,10 @@ export class Qcow2Layer implements Layer {
     this.l2Cache =
       shared !== undefined && shared.source === source && shared.clusterSize === this.clusterSize
         ? shared.l2Cache
-        : new LruCache(Math.max(1, options.l2CacheEntries ?? LIMITS.l2CacheEntries));
+        : new TableCache(
+            options.l2CacheEntries ?? LIMITS.l2CacheEntries,
+            options.recycleTables === true,
+          );
     this.granularity = this.subclusterSize;
     this.mappingTableSpan = this.l2Entries * this.clusterSize;
     // The L1 table (where, how long) is the view: a snapshot's or the active one.
@@ -221,12 +230,23 @@ export class Qcow2Layer implements Layer {
   private async l2Table(offset: number): Promise<DataView> {
     let table = this.l2Cache.get(offset);
     if (table === undefined) {
-      const bytes = await (this.tablesAhead?.take(offset) ??
-        readSmallPadded(this.source, offset, this.clusterSize));
+      const bytes =
+        this.readRecycled(offset) ??
+        (await (this.tablesAhead?.take(offset) ??
+          readSmallPadded(this.source, offset, this.clusterSize)));
       table = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       this.l2Cache.set(offset, table);
     }
     return table;
+  }
+
+  /** Table `offset` read synchronously into an evicted table's buffer, when the cache recycles. */
+  private readRecycled(offset: number): Uint8Array | undefined {
+    if (this.source.readIntoSync === undefined || offset >= this.source.size) return undefined;
+    const buffer = this.l2Cache.reusable(this.clusterSize);
+    if (buffer === undefined) return undefined;
+    if (readSmallPaddedIntoSync(this.source, buffer, offset)) return buffer;
+    return undefined;
   }
 
   /**

@@ -84,6 +84,14 @@ export class SharedTables {
     return Math.max(pos, Math.min(tableStart + k * pair.entrySpan, tableEnd));
   }
 
+  /**
+   * Drops the entries held: called after the walk reads a table, which may
+   * have reused an evicted table's buffer (metadata views recycle them).
+   */
+  forget(): void {
+    this.entries = null;
+  }
+
   /** Both sides' entries of the table at `pos`, when both are loaded and alike in shape. */
   private pairAt(pos: number): EntryPair | null {
     const a = this.ta.mappingEntriesSync?.(pos);

@@ -153,6 +153,8 @@ export async function metadataView(
       deflate: fflateDecompressor,
       zstd: fzstdDecompressor,
       cipher: null,
+      // No guest data is read through this view: every use of a table ends before the next read.
+      recycleTables: true,
       ...(shared === undefined ? {} : { shareTablesWith: shared }),
     });
   }

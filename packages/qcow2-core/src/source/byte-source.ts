@@ -192,3 +192,26 @@ export async function readSmallPadded(
   }
   return out;
 }
+
+/**
+ * {@link readSmallPadded} into `target` (whole, zero-padded past end of
+ * file), synchronously; `false`, with nothing read, when the source has no
+ * synchronous read or the bytes start past its end.
+ */
+export function readSmallPaddedIntoSync(
+  source: ByteSource,
+  target: Uint8Array,
+  position: number,
+): boolean {
+  const sync = source.readIntoSync;
+  if (sync === undefined || position >= source.size || target.length > MAX_PADDED_READ)
+    return false;
+  let n: number;
+  try {
+    n = sync.call(source, target, position);
+  } catch (cause) {
+    throw readFailure(source, position, target.length, cause);
+  }
+  if (n < target.length) target.fill(0, n);
+  return true;
+}
