@@ -104,7 +104,7 @@ await Promise.all(
       plugins: commands ? [...common.plugins, commandTableOf(commands)] : common.plugins,
       // Only the executable gets a #! line: the others run through a vm.Script
       // wrapper (src/launch/code-cache.ts), where a #! line is not at the start.
-      ...(out === "cli" ? { banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } } : {}),
+      ...(out === "cli" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
     }),
   ),
 );
