@@ -3,12 +3,12 @@
  * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
  */
 import { readSync } from "node:fs";
-import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { SectorCipher } from "./crypto/cipher.js";
 import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
 import { openEvidenceHandle } from "./host/evidence-handle.js";
+import { closeFd, readFd, realpathOf } from "./host/fs-calls.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
 import { lazyZlib } from "./node-builtins.js";
@@ -45,7 +45,7 @@ export interface FileSource extends ByteSource {
  * ```
  */
 export async function openFileSource(path: string): Promise<FileSource> {
-  const { handle, size, blockDevice, identity } = await openEvidenceHandle(path);
+  const { fd, size, blockDevice, identity } = await openEvidenceHandle(path);
   let closed = false;
   return {
     path,
@@ -59,7 +59,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const buffer = new Uint8Array(want);
       let filled = 0;
       while (filled < want) {
-        const { bytesRead } = await handle.read(buffer, filled, want - filled, position + filled);
+        const bytesRead = await readFd(fd, buffer, filled, want - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -70,7 +70,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const want = Math.max(0, Math.min(target.length, size - position));
       let filled = 0;
       while (filled < want) {
-        const n = readSync(handle.fd, target, filled, want - filled, position + filled);
+        const n = readSync(fd, target, filled, want - filled, position + filled);
         if (n === 0) break;
         filled += n;
       }
@@ -81,7 +81,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const want = Math.max(0, Math.min(target.length, size - position));
       let filled = 0;
       while (filled < want) {
-        const { bytesRead } = await handle.read(target, filled, want - filled, position + filled);
+        const bytesRead = await readFd(fd, target, filled, want - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -90,13 +90,16 @@ export async function openFileSource(path: string): Promise<FileSource> {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await handle.close();
+      await closeFd(fd);
     },
   };
 }
 
-/** Raw inflate through `node:zlib` (native; the async form runs on libuv's thread pool, in parallel). */
-export const zlibDecompressor: Decompressor = {
+/**
+ * Raw inflate through `node:zlib`: native, on libuv's thread pool, so the
+ * clusters of one read inflate in parallel. Asynchronous only.
+ */
+export const zlibDecompressor = {
   inflateRawAsync(input: Uint8Array, outputSize: number): Promise<Uint8Array> {
     const { inflateRaw, constants: zlibConstants } = lazyZlib();
     return new Promise((resolve, reject) => {
@@ -112,11 +115,7 @@ export const zlibDecompressor: Decompressor = {
           if (error) {
             // More output than one cluster: QEMU keeps the first cluster's worth.
             if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-              try {
-                resolve(fflateDecompressor.inflateRaw(input, outputSize));
-              } catch (e) {
-                reject(e);
-              }
+              resolve(fflateDecompressor.inflateRawAsync(input, outputSize));
               return;
             }
             reject(error);
@@ -133,27 +132,7 @@ export const zlibDecompressor: Decompressor = {
       );
     });
   },
-  inflateRaw(input: Uint8Array, outputSize: number): Uint8Array {
-    const { inflateRawSync, constants: zlibConstants } = lazyZlib();
-    let out: Buffer;
-    try {
-      // SYNC_FLUSH tolerates a stream that is cut short, as QEMU does when its
-      // output buffer is already full.
-      out = inflateRawSync(input, {
-        finishFlush: zlibConstants.Z_SYNC_FLUSH,
-        maxOutputLength: outputSize,
-      });
-    } catch (e) {
-      // More output than one cluster: QEMU keeps the first cluster's worth.
-      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
-        return fflateDecompressor.inflateRaw(input, outputSize);
-      throw e;
-    }
-    if (out.length !== outputSize)
-      throw new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`);
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
-  },
-};
+} satisfies Decompressor;
 
 /** Where {@link openImage} looks for backing and external data files. */
 export interface FileResolveOptions {
@@ -176,7 +155,7 @@ async function openExisting(
   for (const candidate of candidates) {
     try {
       // The real path names the file, so a chain that loops through links is caught.
-      return { source: await openFileSource(await realpath(candidate)), foundAs: candidate };
+      return { source: await openFileSource(await realpathOf(candidate)), foundAs: candidate };
     } catch (e) {
       const missing =
         (e as { code?: string }).code === "ENOENT" ||
