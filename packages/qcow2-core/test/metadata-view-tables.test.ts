@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
-import { TableCache } from "../src/reader/table-cache.js";
 import {
   type DiskView,
   diffDisks,
@@ -16,6 +15,7 @@ import {
   readSnapshots,
 } from "../src/index.js";
 import { type FileSource, openFileSource } from "../src/node.js";
+import { TableCache } from "../src/reader/table-cache.js";
 
 describe("TableCache", () => {
   const table = (fill: number) => new DataView(new Uint8Array(16).fill(fill).buffer);
