@@ -219,6 +219,9 @@ function slope(points) {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
+/** The two slopes in order. */
+const spread = (a, b) => [Math.min(a, b), Math.max(a, b)];
+
 const OK_CODES = [0, 1, 2, 3];
 
 export default {
@@ -242,11 +245,12 @@ export default {
         r.command = s.cmd;
         r.refName = s.refName;
         rows.push(r);
-        measured.push({ x: p.x, ours: r.ours.median, ref: r.ref.median });
+        measured.push({ x: p.x, ours: r.ours, ref: r.ref });
       }
       if (measured.length < 2) continue;
-      const ours = slope(measured.map((m) => ({ x: m.x, y: m.ours })));
-      const ref = slope(measured.map((m) => ({ x: m.x, y: m.ref })));
+      const fit = (side, stat) => slope(measured.map((m) => ({ x: m.x, y: m[side][stat] })));
+      const ours = fit("ours", "median");
+      const ref = fit("ref", "median");
       const span = measured[measured.length - 1].x - measured[0].x;
       fits.push({
         unit: s.unit,
@@ -254,6 +258,9 @@ export default {
         refName: s.refName,
         ours,
         ref,
+        // The same fit over each point's fastest and slowest run: how far run-to-run noise moves it.
+        oursSpread: spread(fit("ours", "min"), fit("ours", "max")),
+        refSpread: spread(fit("ref", "min"), fit("ref", "max")),
         rise: ours * span,
         n: measured.length,
       });
@@ -278,10 +285,15 @@ export default {
     const { rows, fits, startup } = ctx.results.scaling;
     md.push("## Scaling", "");
     md.push(
-      `Each command on images that differ in one parameter only, ours (\`${ctx.cliShown} …\`) and the reference alternating in the same run. A slope is the least-squares fit of the median wall times over the parameter; "flat" means our whole rise over the range is under ${FLAT_RISE_S * 1000} ms.`,
+      `Each command on images that differ in one parameter only, ours (\`${ctx.cliShown} …\`) and the reference alternating in the same run. A slope is the least-squares fit of the median wall times over the parameter, with in brackets the same fit over each point's fastest runs and over its slowest (a reference slope whose bracket spans zero is noise); "flat" means our whole rise over the range is under ${FLAT_RISE_S * 1000} ms. The verdict compares the medians' slopes.`,
       "",
     );
     const per = (s, unit) => `${(s * 1000).toFixed(unit === "TiB" ? 2 : 3)} ms`;
+    const ms = (s, unit) => (s * 1000).toFixed(unit === "TiB" ? 2 : 3);
+    const withSpread = (s, range, unit) =>
+      range === undefined
+        ? per(s, unit)
+        : `${per(s, unit)} [${ms(range[0], unit)} – ${ms(range[1], unit)}]`;
     md.push(
       table(
         [
@@ -297,8 +309,8 @@ export default {
           f.unit,
           `\`${f.cmd}\``,
           `\`${f.refName}\``,
-          per(f.ours, f.unit),
-          per(f.ref, f.unit),
+          withSpread(f.ours, f.oursSpread, f.unit),
+          withSpread(f.ref, f.refSpread, f.unit),
           fmtS(f.rise),
           f.ours <= f.ref ? "at or below" : Math.abs(f.rise) < FLAT_RISE_S ? "flat" : "**above**",
         ]),
