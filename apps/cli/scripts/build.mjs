@@ -81,32 +81,56 @@ const common = {
   logLevel: "warning",
   // Workers are found next to the bundle that starts them (`new URL("./x.js", import.meta.url)`).
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first, where it is a directive: the sources are ES modules, strict throughout.
+  banner: { js: '"use strict";var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
   plugins: [lazyChildProcess],
 };
 
+// A command bundle's text is a CommonJS module body already wrapped as Node
+// wraps one, `(function (exports, require, module, __filename, __dirname) {…})`:
+// the launcher compiles the file's text as it is (src/launch/code-cache.ts),
+// without building a second copy of half a megabyte with the wrapper around it.
+const MODULE_WRAPPER = {
+  banner: `(function (exports, require, module, __filename, __dirname) {${common.banner.js}`,
+  footer: "})",
+};
+
 const bundles = [
-  { out: "cli", entry: join(src, "launcher.ts") },
-  { out: "cli-all", entry: join(src, "cli.ts") },
-  { out: "cli-bare", entry: join(src, "cli.ts"), commands: [] },
-  ...names.map((n) => ({ out: `cli-${n}`, entry: join(src, "cli.ts"), commands: [n] })),
+  { out: "cli", entry: join(src, "launcher.ts"), banner: { js: "#!/usr/bin/env node" } },
+  { out: "cli-all", entry: join(src, "cli.ts"), wrapped: true },
+  { out: "cli-bare", entry: join(src, "cli.ts"), commands: [], wrapped: true },
+  ...names.map((n) => ({
+    out: `cli-${n}`,
+    entry: join(src, "cli.ts"),
+    commands: [n],
+    wrapped: true,
+  })),
   { out: "audit-worker", entry: join(src, "batch", "worker.ts") },
   { out: "zstd-worker", entry: require.resolve("@x/qcow2-core/zstd-worker") },
 ];
 
 rmSync(dist, { recursive: true, force: true });
-await Promise.all(
-  bundles.map(({ out, entry, commands }) =>
+const results = await Promise.all(
+  bundles.map(({ out, entry, commands, wrapped, banner }) =>
     build({
       ...common,
       entryPoints: [entry],
       outfile: join(dist, `${out}.js`),
       plugins: commands ? [...common.plugins, commandTableOf(commands)] : common.plugins,
-      // Only the executable gets a #! line: the others run through a vm.Script
-      // wrapper (src/launch/code-cache.ts), where a #! line is not at the start.
-      ...(out === "cli" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
+      metafile: true,
+      ...(wrapped
+        ? { banner: { js: MODULE_WRAPPER.banner }, footer: { js: MODULE_WRAPPER.footer } }
+        : {}),
+      ...(banner ? { banner } : {}),
     }),
   ),
 );
+// A bundle is CommonJS run through vm.Script: an import() left in it would need
+// a dynamic-import callback (an experimental Node API). Built-ins are require()d.
+for (const { metafile } of results)
+  for (const [file, output] of Object.entries(metafile.outputs))
+    for (const i of output.imports)
+      if (i.kind === "dynamic-import" && i.external)
+        throw new Error(`${file}: import("${i.path}") stays a dynamic import; require it instead`);
 // The package is "type": "module"; these bundles are CommonJS (no ESM loader to start).
 writeFileSync(join(dist, "package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
