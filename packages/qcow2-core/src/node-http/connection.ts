@@ -63,6 +63,7 @@ export class RawConnection {
     );
     this.exchange = exchange;
     this.socket.ref();
+    this.socket.resume();
     this.socket.write(request, "latin1");
     return exchange;
   }

@@ -156,7 +156,8 @@ export class Exchange implements HttpAnswer {
     } else {
       this.deliver(bytes);
     }
-    return !(this.pending.length > 0 && this.sink === null && this.reader === null);
+    // Paused while read bytes wait for a taker; a finished body leaves the connection idle, reading.
+    return this.done || !(this.pending.length > 0 && this.sink === null && this.reader === null);
   }
 
   /** Takes the parsed head; false when this client does not handle such an answer. */

@@ -99,7 +99,7 @@ export function rawHttpTransport(fallback: HttpTransport): HttpTransport {
         return withRelease(exchange, () => signal.removeEventListener("abort", abort));
       } catch (e) {
         signal.removeEventListener("abort", abort);
-        if (e instanceof StaleConnection && attempt === 0) continue;
+        if (e instanceof StaleConnection && attempt === 0 && !signal.aborted) continue;
         if (e instanceof NeedsFallback) {
           if (e.sticky) fallbackOrigins.add(target.origin);
           return fallback(url, headers, signal);
