@@ -4,10 +4,10 @@ import { Exchange, networkError } from "./exchange.js";
 
 /**
  * The connection's own read buffer: heads, and body bytes that arrive
- * before the caller has said where they go. Body bytes otherwise go
- * straight into the caller's buffer.
+ * before the caller has said where they go, all copied out. Small, so that
+ * little of a body is read here: the rest goes straight where it belongs.
  */
-const SCRATCH_BYTES = 64 * 1024;
+const SCRATCH_BYTES = 4 * 1024;
 
 /** What a connection tells its pool. */
 export interface ConnectionOwner {
@@ -28,7 +28,7 @@ export interface ConnectionOwner {
 export class RawConnection {
   private readonly socket: Socket;
   private readonly scratch = new Uint8Array(SCRATCH_BYTES);
-  /** The window of the caller's buffer handed to the socket for its next read, if any. */
+  /** The buffer the exchange handed to the socket for its next read, if any. */
   private window: Uint8Array | null = null;
   private exchange: Exchange | null = null;
   private uses = 0;
@@ -69,7 +69,7 @@ export class RawConnection {
   }
 
   private nextBuffer(): Uint8Array {
-    this.window = this.exchange?.sinkWindow() ?? null;
+    this.window = this.exchange?.nextReadBuffer() ?? null;
     return this.window ?? this.scratch;
   }
 
@@ -83,7 +83,7 @@ export class RawConnection {
     }
     if (buf === this.window) {
       this.window = null;
-      return exchange.landed(n);
+      return exchange.landed(n, buf);
     }
     return exchange.received(buf.subarray(0, n));
   }

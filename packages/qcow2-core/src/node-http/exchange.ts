@@ -7,6 +7,9 @@ import {
   type ResponseHead,
 } from "./response-head.js";
 
+/** Bytes read at most at once into a fresh chunk for a body read chunk by chunk. */
+const STREAM_CHUNK = 256 * 1024;
+
 /** A network failure, shaped like Node's own (`code`), so the range client retries it. */
 export function networkError(message: string, code = "ECONNRESET", cause?: unknown): Error {
   return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
@@ -49,7 +52,7 @@ export interface ExchangeHost {
 /**
  * One request's answer on a raw connection: the head is collected and
  * parsed, then the body goes either straight into the caller's buffer (the
- * socket reads into it: {@link sinkWindow}) or, when bytes arrive with
+ * socket reads into it: {@link nextReadBuffer}) or, when bytes arrive with
  * nowhere to go, into copies kept until asked for, with reading paused.
  */
 export class Exchange implements HttpAnswer {
@@ -83,6 +86,7 @@ export class Exchange implements HttpAnswer {
   }
 
   private settled: Array<() => void> = [];
+  private streaming = false;
 
   /** Runs `task` once the body is over: complete, cancelled or failed. */
   onSettled(task: () => void): void {
@@ -106,26 +110,43 @@ export class Exchange implements HttpAnswer {
   }
 
   /**
-   * Where the socket's next read may land: the rest of the caller's buffer,
-   * never past the end of the body (nothing of a later answer may land in it).
+   * Where the socket's next read may land, or `null` for the connection's
+   * own small buffer: the rest of the caller's buffer while `readInto` waits
+   * (never past the end of the body, so nothing of a later answer lands in
+   * it), or a fresh chunk once the body is being read chunk by chunk.
    */
-  sinkWindow(): Uint8Array | null {
+  nextReadBuffer(): Uint8Array | null {
+    if (this.done || this.failure !== null || this.remaining === 0) return null;
     const s = this.sink;
-    if (s === null || this.done || this.failure !== null || this.remaining === 0) return null;
-    const room = Math.min(s.target.length - s.filled, this.remaining);
-    return room > 0 ? s.target.subarray(s.filled, s.filled + room) : null;
+    if (s !== null) {
+      const room = Math.min(s.target.length - s.filled, this.remaining);
+      return room > 0 ? s.target.subarray(s.filled, s.filled + room) : null;
+    }
+    return this.streaming ? new Uint8Array(Math.min(STREAM_CHUNK, this.remaining)) : null;
   }
 
-  /** `n` bytes were read straight into the {@link sinkWindow}. Returns whether to keep reading. */
-  landed(n: number): boolean {
-    const s = this.sink as Sink;
+  /**
+   * `n` bytes were read into `buf`, which {@link nextReadBuffer} gave. Returns
+   * whether to keep reading.
+   */
+  landed(n: number, buf: Uint8Array): boolean {
     this.seen += n;
-    this.remaining -= n;
-    s.filled += n;
-    s.progress(n);
-    if (s.filled === s.target.length || this.remaining === 0) this.settleSink();
-    if (this.remaining === 0) this.finishBody();
-    return true;
+    const s = this.sink;
+    if (s !== null && buf.buffer === s.target.buffer) {
+      this.remaining -= n;
+      s.filled += n;
+      s.progress(n);
+      if (s.filled === s.target.length || this.remaining === 0) this.settleSink();
+      if (this.remaining === 0) this.finishBody();
+      return true;
+    }
+    this.deliver(buf.subarray(0, n), true);
+    return this.keepReading();
+  }
+
+  private keepReading(): boolean {
+    // Paused while read bytes wait for a taker; a finished body leaves the connection idle, reading.
+    return this.done || !(this.pending.length > 0 && this.sink === null && this.reader === null);
   }
 
   /** Bytes read into the connection's own buffer (valid only during this call). Returns whether to keep reading. */
@@ -152,12 +173,11 @@ export class Exchange implements HttpAnswer {
       }
       this.head = new Uint8Array(0);
       if (!this.begin(parsed)) return false;
-      this.deliver(joined.subarray(parsed.length));
+      this.deliver(joined.subarray(parsed.length), false);
     } else {
-      this.deliver(bytes);
+      this.deliver(bytes, false);
     }
-    // Paused while read bytes wait for a taker; a finished body leaves the connection idle, reading.
-    return this.done || !(this.pending.length > 0 && this.sink === null && this.reader === null);
+    return this.keepReading();
   }
 
   /** Takes the parsed head; false when this client does not handle such an answer. */
@@ -186,8 +206,11 @@ export class Exchange implements HttpAnswer {
     return true;
   }
 
-  /** Body bytes from the connection's buffer: into the sink, to a waiting reader, or kept. */
-  private deliver(bytes: Uint8Array): void {
+  /**
+   * Body bytes into the sink, to a waiting reader, or kept; `owned` when
+   * `bytes` is this exchange's own (else it is the connection's, to copy).
+   */
+  private deliver(bytes: Uint8Array, owned: boolean): void {
     let body = bytes;
     if (body.length > this.remaining) {
       // More than Content-Length: whatever follows is no answer to anything we asked.
@@ -202,14 +225,14 @@ export class Exchange implements HttpAnswer {
       s.target.set(body.subarray(0, k), s.filled);
       s.filled += k;
       if (k > 0) s.progress(k);
-      if (k < body.length) this.pending.push(body.slice(k));
+      if (k < body.length) this.pending.push(owned ? body.subarray(k) : body.slice(k));
       if (s.filled === s.target.length || this.remaining === 0) this.settleSink();
     } else if (this.reader !== null && body.length > 0) {
       const r = this.reader;
       this.reader = null;
-      r.resolve(body.slice());
+      r.resolve(owned ? body : body.slice());
     } else if (body.length > 0) {
-      this.pending.push(body.slice());
+      this.pending.push(owned ? body : body.slice());
     }
     if (this.remaining === 0) this.finishBody();
   }
@@ -254,6 +277,8 @@ export class Exchange implements HttpAnswer {
     if (next !== undefined) return Promise.resolve(next);
     if (this.done) return Promise.resolve(null);
     if (this.failure !== null) return Promise.reject(this.failure);
+    // Read chunk by chunk from now on: the socket reads into fresh chunks handed over whole.
+    this.streaming = true;
     return new Promise((resolve, reject) => {
       this.reader = { resolve, reject };
       this.host.resume();
