@@ -130,11 +130,13 @@ export function snapshotCli(work) {
     const dir = path.join(work, `cli-${tries}`);
     fs.mkdirSync(dir);
     const files = fs.existsSync(CLI_DIST)
-      ? fs.readdirSync(CLI_DIST).filter((f) => /\.(m|c)?js$/.test(f))
+      ? fs.readdirSync(CLI_DIST).filter((f) => /\.(m|c)?js$/.test(f) || f === "package.json")
       : [];
     for (const f of files) fs.copyFileSync(path.join(CLI_DIST, f), path.join(dir, f));
     if (files.includes("cli.js") && buildFingerprint() === before) {
-      const bare = files.flatMap((f) => bareImports(fs.readFileSync(path.join(dir, f), "utf8")));
+      const bare = files
+        .filter((f) => f !== "package.json")
+        .flatMap((f) => bareImports(fs.readFileSync(path.join(dir, f), "utf8")));
       const sha = createHash("sha256")
         .update(fs.readFileSync(path.join(dir, "cli.js")))
         .digest("hex")

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { CommandName } from "./command-names.js";
 import type { Io } from "./context.js";
 
 /** Declares one command (its options, help and action) on the program. */
@@ -10,12 +11,12 @@ export type Register = (
 ) => void;
 
 /**
- * Every command, in `--help` order, each behind a dynamic import: a run loads
- * the module of the command it runs and nothing else (the bundle splits at
- * these imports), so `info` never compiles the audit's renderers, workers or
- * crypto. Help, completion and unknown commands load them all.
+ * Every command, each behind a dynamic import, so a run compiles the code of
+ * the command it runs and nothing else. The build replaces this table in each
+ * per-command bundle by one holding only that command (tsup.config.ts), which
+ * is what keeps `info` from compiling the audit's renderers, workers or crypto.
  */
-export const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+export const COMMANDS: Readonly<Partial<Record<CommandName, () => Promise<Register>>>> = {
   audit: async () => (await import("./commands/audit.js")).registerAudit,
   info: async () => (await import("./commands/info.js")).registerInfo,
   snapshots: async () => (await import("./commands/snapshots.js")).registerSnapshots,
@@ -31,24 +32,3 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   codes: async () => (await import("./commands/codes.js")).registerCodes,
   completion: async () => (await import("./commands/completion.js")).registerCompletion,
 };
-
-/** Options of the program itself; none takes a value, so the first other word names the command. */
-const VERSION_FLAGS = new Set(["-V", "--version"]);
-
-/**
- * The commands a run must declare: the one `argv` names; none for a bare
- * `--version`; all of them otherwise (top-level help lists them, `help <cmd>`
- * and completion read them, and an unknown name gets commander's suggestion).
- */
-export function commandsFor(argv: readonly string[]): string[] {
-  const word = argv.find((a) => !a.startsWith("-"));
-  if (
-    word === undefined &&
-    argv.some((a) => VERSION_FLAGS.has(a)) &&
-    !argv.includes("--help") &&
-    !argv.includes("-h")
-  )
-    return [];
-  if (word !== undefined && word !== "completion" && Object.hasOwn(COMMANDS, word)) return [word];
-  return Object.keys(COMMANDS);
-}

@@ -19,5 +19,8 @@ export const processIo: Io = {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
-  stdin: process.stdin,
+  // A getter: opening standard input costs start-up time, and only `--from-file -` reads it.
+  get stdin() {
+    return process.stdin;
+  },
 };

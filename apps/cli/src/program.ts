@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
-import { COMMANDS, commandsFor, type Register } from "./command-table.js";
+import { commandsFor } from "./command-names.js";
+import { COMMANDS } from "./command-table.js";
 import { type Io, TOOL } from "./context.js";
 import { CliError, EXIT } from "./exit.js";
 
@@ -40,7 +41,12 @@ Examples:
     );
   const names = commandsFor(argv);
   const registers = await Promise.all(
-    names.map((name) => (COMMANDS[name] as () => Promise<Register>)()),
+    names.map((name) => {
+      const load = COMMANDS[name];
+      // The launcher picks the bundle by the same commandsFor(), so this is a build fault.
+      if (load === undefined) throw new Error(`this bundle of the CLI has no '${name}' command`);
+      return load();
+    }),
   );
   for (const register of registers) register(program, io, setExit, argv);
   for (const c of program.commands)

@@ -95,8 +95,11 @@ export async function openFileSource(path: string): Promise<FileSource> {
   };
 }
 
-/** Raw inflate through `node:zlib` (native; the async form runs on libuv's thread pool, in parallel). */
-export const zlibDecompressor: Decompressor = {
+/**
+ * Raw inflate through `node:zlib`: native, on libuv's thread pool, so the
+ * clusters of one read inflate in parallel. Asynchronous only.
+ */
+export const zlibDecompressor = {
   inflateRawAsync(input: Uint8Array, outputSize: number): Promise<Uint8Array> {
     const { inflateRaw, constants: zlibConstants } = lazyZlib();
     return new Promise((resolve, reject) => {
@@ -112,11 +115,7 @@ export const zlibDecompressor: Decompressor = {
           if (error) {
             // More output than one cluster: QEMU keeps the first cluster's worth.
             if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-              try {
-                resolve(fflateDecompressor.inflateRaw(input, outputSize));
-              } catch (e) {
-                reject(e);
-              }
+              resolve(fflateDecompressor.inflateRawAsync(input, outputSize));
               return;
             }
             reject(error);
@@ -133,27 +132,7 @@ export const zlibDecompressor: Decompressor = {
       );
     });
   },
-  inflateRaw(input: Uint8Array, outputSize: number): Uint8Array {
-    const { inflateRawSync, constants: zlibConstants } = lazyZlib();
-    let out: Buffer;
-    try {
-      // SYNC_FLUSH tolerates a stream that is cut short, as QEMU does when its
-      // output buffer is already full.
-      out = inflateRawSync(input, {
-        finishFlush: zlibConstants.Z_SYNC_FLUSH,
-        maxOutputLength: outputSize,
-      });
-    } catch (e) {
-      // More output than one cluster: QEMU keeps the first cluster's worth.
-      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE")
-        return fflateDecompressor.inflateRaw(input, outputSize);
-      throw e;
-    }
-    if (out.length !== outputSize)
-      throw new Error(`deflate stream produced ${out.length} bytes, expected ${outputSize}`);
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
-  },
-};
+} satisfies Decompressor;
 
 /** Where {@link openImage} looks for backing and external data files. */
 export interface FileResolveOptions {

@@ -10,7 +10,7 @@ const BDRV_MAX_LENGTH = (1n << 63n) - (1n << 30n);
 
 import { type ByteSource, readPadded } from "../source/byte-source.js";
 import { sourceIdentity } from "../source/identity.js";
-import type { Decompressor } from "./decompress.js";
+import { type Decompressor, inflateWith } from "./decompress.js";
 import {
   type GuestRange,
   type Layer,
@@ -250,7 +250,7 @@ export class Qcow1Layer implements Layer {
     const input = await readPadded(this.source, hostOffset, compressedLength);
     let data: Uint8Array;
     try {
-      data = this.deflate.inflateRaw(input, this.clusterSize);
+      data = await inflateWith(this.deflate, input, this.clusterSize);
     } catch (cause) {
       throw new Qcow2Error(
         "DECOMPRESSION_FAILED",

@@ -27,7 +27,7 @@ import {
   readSmallPadded,
 } from "../source/byte-source.js";
 import { sourceIdentity } from "../source/identity.js";
-import type { Decompressor, ZstdDecompressor } from "./decompress.js";
+import { type Decompressor, inflateWith, type ZstdDecompressor } from "./decompress.js";
 import { L1Table } from "./l1-table.js";
 import { type L2Geometry, type L2Table, scanL2 } from "./l2-storage.js";
 import {
@@ -733,10 +733,7 @@ export class Qcow2Layer implements Layer {
           ? await z.decompressAsync(input, this.clusterSize)
           : z.decompress(input, this.clusterSize);
       } else {
-        const z = this.options.deflate;
-        data = z.inflateRawAsync
-          ? await z.inflateRawAsync(input, this.clusterSize)
-          : z.inflateRaw(input, this.clusterSize);
+        data = await inflateWith(this.options.deflate, input, this.clusterSize);
       }
     } catch (cause) {
       throw new Qcow2Error(

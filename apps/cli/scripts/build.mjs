@@ -1,0 +1,112 @@
+// Builds the CLI into dist/: one self-contained CommonJS bundle per command.
+//
+// Why not one bundle split into shared chunks (as before): a run of `info`
+// then loaded ES modules (Node's ESM loader is itself tens of milliseconds to
+// start) and shared chunks full of other commands' code. Start-up is in every
+// run's wall time, and most runs are short. Each bundle here holds one
+// command, tree-shaken to what that command reaches; the price is size on disk
+// (common code is repeated in every bundle), paid once at install.
+//
+//   cli.js            the executable: picks the bundle for argv (src/launcher.ts)
+//   cli-<name>.js     one command (`info`, `audit`, …), src/cli.ts with a table of one
+//   cli-all.js        every command: help, completion, unknown names
+//   cli-bare.js       no command: a bare --version
+//   audit-worker.js   the batch auditor's worker thread
+//   zstd-worker.js    the core's zstd decoder thread
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+const dist = join(root, "dist");
+const require = createRequire(import.meta.url);
+
+// A command's name is its file (src/commands/<name>.ts exports register<Name>);
+// test/command-table.test.ts holds src/command-names.ts to the same list.
+const names = readdirSync(join(src, "commands"))
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => f.slice(0, -3));
+
+/** Replaces src/command-table.ts, in one bundle, by a table of the given commands only. */
+const commandTableOf = (commands) => ({
+  name: "command-table",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/command-table\.js$/ }, (a) => ({
+      path: join(a.resolveDir, "command-table.ts"),
+      namespace: "command-table",
+    }));
+    b.onLoad({ filter: /.*/, namespace: "command-table" }, () => ({
+      resolveDir: src,
+      loader: "ts",
+      contents: `export const COMMANDS = {${commands
+        .map(
+          (n) =>
+            `${JSON.stringify(n)}: async () => (await import("./commands/${n}.js")).register${n[0].toUpperCase()}${n.slice(1)},`,
+        )
+        .join("")}};`,
+    }));
+  },
+});
+
+// commander loads node:child_process (and with it net, dgram and streams) as it
+// is loaded, only to spawn executable subcommands, which this CLI has none of.
+const lazyChildProcess = {
+  name: "commander-lazy-child-process",
+  setup(b) {
+    b.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, (a) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const text = readFileSync(a.path, "utf8");
+      if (!text.includes(eager)) throw new Error(`${a.path}: commander changed; update ${eager}`);
+      const lazy =
+        "let loadedChildProcess; const childProcess = { spawn: (...args) => (loadedChildProcess ??= require('node:child_process')).spawn(...args) };";
+      return { contents: text.replace(eager, lazy), loader: "js" };
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  // Less text to compile at every start; names stay, so --debug traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // ASCII only (other characters escaped): Node reads an ASCII file into a
+  // one-byte string, cheaper to load and to scan than a two-byte one.
+  charset: "ascii",
+  logLevel: "warning",
+  // Workers are found next to the bundle that starts them (`new URL("./x.js", import.meta.url)`).
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'var __bundleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  plugins: [lazyChildProcess],
+};
+
+const bundles = [
+  { out: "cli", entry: join(src, "launcher.ts") },
+  { out: "cli-all", entry: join(src, "cli.ts") },
+  { out: "cli-bare", entry: join(src, "cli.ts"), commands: [] },
+  ...names.map((n) => ({ out: `cli-${n}`, entry: join(src, "cli.ts"), commands: [n] })),
+  { out: "audit-worker", entry: join(src, "batch", "worker.ts") },
+  { out: "zstd-worker", entry: require.resolve("@x/qcow2-core/zstd-worker") },
+];
+
+rmSync(dist, { recursive: true, force: true });
+await Promise.all(
+  bundles.map(({ out, entry, commands }) =>
+    build({
+      ...common,
+      entryPoints: [entry],
+      outfile: join(dist, `${out}.js`),
+      plugins: commands ? [...common.plugins, commandTableOf(commands)] : common.plugins,
+      // Only the executable gets a #! line: the others run through a vm.Script
+      // wrapper (src/launch/code-cache.ts), where a #! line is not at the start.
+      ...(out === "cli" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
+    }),
+  ),
+);
+// The package is "type": "module"; these bundles are CommonJS (no ESM loader to start).
+writeFileSync(join(dist, "package.json"), `${JSON.stringify({ type: "commonjs" }, null, 2)}\n`);
