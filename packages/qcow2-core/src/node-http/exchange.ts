@@ -59,7 +59,8 @@ export class Exchange implements HttpAnswer {
   status = 0;
   statusText = "";
   private headers = new Map<string, string>();
-  private head: Uint8Array = new Uint8Array(0);
+  private head: Uint8Array | null = null;
+  private headLength = 0;
   private headDone = false;
   private remaining = 0;
   private done = false;
@@ -153,11 +154,23 @@ export class Exchange implements HttpAnswer {
   received(bytes: Uint8Array): boolean {
     this.seen += bytes.length;
     if (!this.headDone) {
-      const from = this.head.length;
-      const joined = new Uint8Array(from + bytes.length);
-      joined.set(this.head);
-      joined.set(bytes, from);
-      this.head = joined;
+      // A head in one read (the usual case) is parsed where it lies; one in pieces is gathered
+      // in a buffer of the largest head allowed (no regrowing: a byte per packet stays linear).
+      const from = this.headLength;
+      let joined = bytes;
+      if (from > 0 || headEnd(bytes) < 0) {
+        this.head ??= new Uint8Array(MAX_HEAD_BYTES + 4);
+        const k = Math.min(bytes.length, this.head.length - from);
+        this.head.set(bytes.subarray(0, k), from);
+        this.headLength += k;
+        joined = this.head.subarray(0, this.headLength);
+        if (k < bytes.length && headEnd(joined, from - 3) < 0) {
+          this.fail(malformed(`head longer than ${MAX_HEAD_BYTES} bytes`));
+          return false;
+        }
+        // Bytes past the buffer come after a complete head: the body's, read from `bytes`.
+        if (k < bytes.length) joined = concat(joined, bytes.subarray(k));
+      }
       const end = headEnd(joined, from - 3);
       if (end < 0) {
         if (joined.length > MAX_HEAD_BYTES)
@@ -171,7 +184,7 @@ export class Exchange implements HttpAnswer {
         this.fail(e);
         return false;
       }
-      this.head = new Uint8Array(0);
+      this.head = null;
       if (!this.begin(parsed)) return false;
       this.deliver(joined.subarray(parsed.length), false);
     } else {
@@ -314,4 +327,11 @@ export class Exchange implements HttpAnswer {
     if (this.done) return;
     this.fail(networkError("body cancelled", "ABORT_ERR"));
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
