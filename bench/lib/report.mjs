@@ -73,7 +73,8 @@ function method(ctx, md) {
   md.push("## Method", "");
   md.push(
     `- Each command gets one untimed warm-up, then ${runs} timed runs (${runsFast} for commands whose warm-up took under 1 s), ` +
-      "ours and the reference alternating (A, B, A, B, …) in the same run. Every image is read once into the page cache first: all figures are page-cache warm.",
+      "ours and the reference alternating (A, B, A, B, …) in the same run. Every image is read once into the page cache first: all figures are page-cache warm. " +
+      "Likewise the CLI's code cache (V8's compiled code of each bundle, kept in `~/.cache/qcow2-forensic` after a bundle's first run, as for any user who runs the tool twice) is warm after the warm-up.",
     "- Wall time: the median [min–max] of the runs, measured around the spawn (process start included). " +
       "Peak RSS: the largest `%M` of GNU `/usr/bin/time -f '%e %M'` over the runs; for a `sh -c 'a && b'` pair that is the largest single process of the pair, not their sum.",
     "- Ratio: ours ÷ reference wall time (below 1 is faster). GB/s: guest (virtual) bytes ÷ wall time, GB = 10⁹ bytes; MB = 10⁶ bytes.",

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { type Stats, stat } from "node:fs";
 import {
   type BitmapDirectory,
   inspect,
@@ -41,7 +41,10 @@ export async function readImageFacts(
     const bitmaps = await readBitmaps(source, info);
     const luks = await readLuksHeader(source, info);
     // qemu-img's curl driver has no allocated size either.
-    const st = isHttpUrl(path) ? null : await stat(path);
+    const st = isHttpUrl(path)
+      ? null
+      : // The callback form: node:fs/promises costs start-up time to load (see the core's host/fs-calls.ts).
+        await new Promise<Stats>((done, fail) => stat(path, (e, s) => (e ? fail(e) : done(s))));
     const qemuRefusal =
       qemuOpenRefusal(info, "read", snapshots) ??
       (info.version === 1 ? null : await qemuBitmapRefusal(source, info));

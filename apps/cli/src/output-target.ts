@@ -95,7 +95,7 @@ export async function openOutputDevice(
     const st = await handle.stat({ bigint: true });
     if (!st.isBlockDevice() || st.rdev !== before.rdev)
       throw new CliError(`${out}: changed while it was being opened; nothing written`, EXIT.usage);
-    return { handle, size: await blockDeviceSize(handle, st.rdev) };
+    return { handle, size: await blockDeviceSize(handle.fd, st.rdev) };
   } catch (e) {
     await handle.close();
     throw e;

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { CliError, EXIT } from "./errors.js";
 
@@ -70,6 +69,8 @@ export async function readPassphrases(options: PassphraseOptions): Promise<Uint8
   if (options.passphraseFile === undefined) return [];
   let bytes: Uint8Array;
   try {
+    // Loaded here: node:fs/promises costs every run's start-up, and few runs need a passphrase.
+    const { readFile } = await import("node:fs/promises");
     bytes = new Uint8Array(await readFile(options.passphraseFile));
   } catch (e) {
     throw new CliError(

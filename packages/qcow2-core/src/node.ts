@@ -3,12 +3,12 @@
  * `node:zlib`. Kept out of the main entry so the parser bundles for browsers.
  */
 import { readSync } from "node:fs";
-import { realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import type { SectorCipher } from "./crypto/cipher.js";
 import { legacyAes, unlockLuks } from "./crypto/node-luks.js";
 import { Qcow2Error } from "./errors.js";
 import { openEvidenceHandle } from "./host/evidence-handle.js";
+import { closeFd, readFd, realpathOf } from "./host/fs-calls.js";
 import type { Qcow2Info } from "./inspect.js";
 import { readLuksHeader } from "./luks-header.js";
 import { lazyZlib } from "./node-builtins.js";
@@ -45,7 +45,7 @@ export interface FileSource extends ByteSource {
  * ```
  */
 export async function openFileSource(path: string): Promise<FileSource> {
-  const { handle, size, blockDevice, identity } = await openEvidenceHandle(path);
+  const { fd, size, blockDevice, identity } = await openEvidenceHandle(path);
   let closed = false;
   return {
     path,
@@ -59,7 +59,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const buffer = new Uint8Array(want);
       let filled = 0;
       while (filled < want) {
-        const { bytesRead } = await handle.read(buffer, filled, want - filled, position + filled);
+        const bytesRead = await readFd(fd, buffer, filled, want - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -70,7 +70,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const want = Math.max(0, Math.min(target.length, size - position));
       let filled = 0;
       while (filled < want) {
-        const n = readSync(handle.fd, target, filled, want - filled, position + filled);
+        const n = readSync(fd, target, filled, want - filled, position + filled);
         if (n === 0) break;
         filled += n;
       }
@@ -81,7 +81,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
       const want = Math.max(0, Math.min(target.length, size - position));
       let filled = 0;
       while (filled < want) {
-        const { bytesRead } = await handle.read(target, filled, want - filled, position + filled);
+        const bytesRead = await readFd(fd, target, filled, want - filled, position + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
@@ -90,7 +90,7 @@ export async function openFileSource(path: string): Promise<FileSource> {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await handle.close();
+      await closeFd(fd);
     },
   };
 }
@@ -155,7 +155,7 @@ async function openExisting(
   for (const candidate of candidates) {
     try {
       // The real path names the file, so a chain that loops through links is caught.
-      return { source: await openFileSource(await realpath(candidate)), foundAs: candidate };
+      return { source: await openFileSource(await realpathOf(candidate)), foundAs: candidate };
     } catch (e) {
       const missing =
         (e as { code?: string }).code === "ENOENT" ||

@@ -52,7 +52,7 @@ describe.skipIf(skip !== undefined)("a read-only loop device as evidence", () =>
       const { rdev } = await handle.stat({ bigint: true });
       expect(await sysfsBlockDeviceSize(rdev)).toBe(expected);
       // A sysfs root that does not exist: the size comes from probing the end by reads.
-      expect(await blockDeviceSize(handle, rdev, join(dir, "no-sysfs"))).toBe(expected);
+      expect(await blockDeviceSize(handle.fd, rdev, join(dir, "no-sysfs"))).toBe(expected);
     } finally {
       await handle.close();
     }

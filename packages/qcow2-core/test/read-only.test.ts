@@ -3,9 +3,22 @@ import { constants } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { loadFixtureSet, qcowEntries } from "../../../fixtures/harness/index.js";
 
-// Every evidence file is opened read-only: intercept node:fs/promises.open and
-// record the flags of every call the library makes.
+// Every evidence file is opened read-only: intercept every way Node opens a
+// file (node:fs's open and openSync, node:fs/promises' open) and record the
+// flags of every call the library makes.
 const calls: Array<{ path: string; flags: unknown }> = [];
+vi.mock("node:fs", async (importOriginal) => {
+  const real = await importOriginal<typeof import("node:fs")>();
+  const open = (path: string, flags: unknown, ...rest: unknown[]) => {
+    calls.push({ path: String(path), flags });
+    return (real.open as (...args: unknown[]) => void)(path, flags, ...rest);
+  };
+  const openSync = (path: string, flags?: unknown, mode?: unknown) => {
+    calls.push({ path: String(path), flags });
+    return real.openSync(path, flags as number, mode as number);
+  };
+  return { ...real, default: { ...real, open, openSync }, open, openSync };
+});
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   return {

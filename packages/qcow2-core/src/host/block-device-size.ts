@@ -1,6 +1,5 @@
-import type { FileHandle } from "node:fs/promises";
-import { readFile } from "node:fs/promises";
 import { Qcow2Error } from "../errors.js";
+import { readFd, readText } from "./fs-calls.js";
 
 /** Where the kernel describes block devices (`/sys/dev/block/<major>:<minor>`). */
 export const SYSFS_BLOCK = "/sys/dev/block";
@@ -35,7 +34,7 @@ export async function sysfsBlockDeviceSize(
 ): Promise<number | null> {
   let text: string;
   try {
-    text = await readFile(`${sysfs}/${deviceId(rdev)}/size`, "utf8");
+    text = await readText(`${sysfs}/${deviceId(rdev)}/size`);
   } catch {
     return null;
   }
@@ -56,7 +55,7 @@ export async function sysfsBlockDeviceSize(
  *
  * @example
  * ```ts
- * const size = await probeEnd(async (at) => (await handle.read(Buffer.alloc(1), 0, 1, at)).bytesRead === 1);
+ * const size = await probeEnd(async (at) => readSync(fd, Buffer.alloc(1), 0, 1, at) === 1);
  * ```
  */
 export async function probeEnd(hasByteAt: (position: number) => Promise<boolean>): Promise<number> {
@@ -91,17 +90,17 @@ export async function probeEnd(hasByteAt: (position: number) => Promise<boolean>
  *
  * @example
  * ```ts
- * const handle = await open("/dev/loop0", EVIDENCE_OPEN_FLAGS);
- * const size = await blockDeviceSize(handle, (await handle.stat({ bigint: true })).rdev);
+ * const fd = openSync("/dev/loop0", EVIDENCE_OPEN_FLAGS);
+ * const size = await blockDeviceSize(fd, fstatSync(fd, { bigint: true }).rdev);
  * ```
  */
 export async function blockDeviceSize(
-  handle: FileHandle,
+  fd: number,
   rdev: bigint,
   sysfs: string = SYSFS_BLOCK,
 ): Promise<number> {
   const counted = await sysfsBlockDeviceSize(rdev, sysfs);
   if (counted !== null) return counted;
   const one = new Uint8Array(1);
-  return probeEnd(async (at) => (await handle.read(one, 0, 1, at)).bytesRead === 1);
+  return probeEnd(async (at) => (await readFd(fd, one, 0, 1, at)) === 1);
 }

@@ -1,8 +1,8 @@
 import { constants as fsConstants } from "node:fs";
-import { type FileHandle, open, stat } from "node:fs/promises";
 import { Qcow2Error } from "../errors.js";
 import { blockDeviceSize } from "./block-device-size.js";
 import { assertImageFile } from "./file-kind.js";
+import { closeFd, fstatBig, openFd, statOf } from "./fs-calls.js";
 
 /**
  * The flags every evidence file is opened with: read-only, never created or
@@ -16,7 +16,8 @@ export const EVIDENCE_OPEN_FLAGS: number =
 
 /** An evidence file or block device, open read-only, with its size. */
 export interface EvidenceHandle {
-  handle: FileHandle;
+  /** The open descriptor; closed with `closeFd`. */
+  fd: number;
   /** Bytes: the file's length, or the whole device's. */
   size: number;
   /** True for a block device (a disk, partition, LVM volume, loop device). */
@@ -39,34 +40,34 @@ export interface EvidenceHandle {
  */
 export async function openEvidenceHandle(path: string): Promise<EvidenceHandle> {
   try {
-    assertImageFile(path, await stat(path));
+    assertImageFile(path, await statOf(path));
   } catch (cause) {
     throw asOpenError(path, cause);
   }
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(path, EVIDENCE_OPEN_FLAGS);
+    fd = await openFd(path, EVIDENCE_OPEN_FLAGS);
   } catch (cause) {
     throw asOpenError(path, cause);
   }
   try {
-    const st = await handle.stat({ bigint: true });
+    const st = await fstatBig(fd);
     assertImageFile(path, st);
     if (st.isBlockDevice())
       return {
-        handle,
-        size: await blockDeviceSize(handle, st.rdev),
+        fd,
+        size: await blockDeviceSize(fd, st.rdev),
         blockDevice: true,
         identity: `block:${st.rdev}`,
       };
     return {
-      handle,
+      fd,
       size: Number(st.size),
       blockDevice: false,
       identity: `file:${st.dev}:${st.ino}`,
     };
   } catch (cause) {
-    await handle.close().catch(() => undefined);
+    await closeFd(fd).catch(() => undefined);
     throw asOpenError(path, cause);
   }
 }

@@ -1,6 +1,6 @@
-import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { deviceId, SYSFS_BLOCK } from "./block-device-size.js";
+import { readdirOf, readText as readFileText, realpathOf, statBig } from "./fs-calls.js";
 
 /** At most this many devices are followed down one stack (a real one has a handful). */
 const MAX_STACK = 256;
@@ -19,7 +19,7 @@ export interface StorageStack {
 }
 
 async function readText(path: string): Promise<string | null> {
-  return readFile(path, "utf8").then(
+  return readFileText(path).then(
     (t) => t.trim(),
     () => null,
   );
@@ -39,20 +39,20 @@ export async function storageBelow(
     const id = queue.shift() as string;
     if (stack.devices.has(id)) continue;
     stack.devices.add(id);
-    const dir = await realpath(`${sysfs}/${id}`).catch(() => null);
+    const dir = await realpathOf(`${sysfs}/${id}`).catch(() => null);
     if (dir === null) continue;
     // A partition's bytes are its disk's bytes.
     if ((await readText(`${dir}/partition`)) !== null) {
       const disk = await readText(`${dirname(dir)}/dev`);
       if (disk !== null) queue.push(disk);
     }
-    for (const slave of await readdir(`${dir}/slaves`).catch(() => [] as string[])) {
+    for (const slave of await readdirOf(`${dir}/slaves`).catch(() => [] as string[])) {
       const below = await readText(`${dir}/slaves/${slave}/dev`);
       if (below !== null) queue.push(below);
     }
     const backing = await readText(`${dir}/loop/backing_file`);
     if (backing !== null) {
-      const file = await stat(backing, { bigint: true }).catch(() => null);
+      const file = await statBig(backing).catch(() => null);
       if (file !== null) {
         stack.files.add(`${file.dev}:${file.ino}`);
         queue.push(deviceId(file.dev));
@@ -85,7 +85,7 @@ export async function deviceWriteConflict(
   const output = deviceId(outputRdev);
   const written = await storageBelow(outputRdev, sysfs);
   for (const path of evidence) {
-    const st = await stat(path, { bigint: true }).catch(() => null);
+    const st = await statBig(path).catch(() => null);
     if (st === null) continue;
     if (st.isBlockDevice()) {
       const id = deviceId(st.rdev);
