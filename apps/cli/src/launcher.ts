@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { bundleFor } from "./command-names.js";
-import { runWithCodeCache } from "./launch/code-cache.js";
+import { runBundle } from "./launch/code-cache.js";
 
 const bundle = join(__dirname, `cli-${bundleFor(process.argv.slice(2))}.js`);
-if (!runWithCodeCache(bundle, require)) require(bundle);
+runBundle(bundle, require);

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs";
 import type { Command } from "commander";
 import { CliError, EXIT } from "./errors.js";
 
@@ -69,9 +70,11 @@ export async function readPassphrases(options: PassphraseOptions): Promise<Uint8
   if (options.passphraseFile === undefined) return [];
   let bytes: Uint8Array;
   try {
-    // Loaded here: node:fs/promises costs every run's start-up, and few runs need a passphrase.
-    const { readFile } = await import("node:fs/promises");
-    bytes = new Uint8Array(await readFile(options.passphraseFile));
+    const file = options.passphraseFile;
+    // node:fs's callback form: node:fs/promises costs every run's start-up to load.
+    bytes = await new Promise<Uint8Array>((done, fail) =>
+      readFile(file, (e, data) => (e ? fail(e) : done(new Uint8Array(data)))),
+    );
   } catch (e) {
     throw new CliError(
       `${options.passphraseFile}: cannot read the passphrase file (${(e as Error).message})`,

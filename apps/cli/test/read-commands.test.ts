@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -104,6 +105,23 @@ describe("export and hash", () => {
 
   it("ships the zstd decoder's worker next to cli.js (else zstd decodes on one thread)", () => {
     expect(existsSync(join(CLI, "..", "zstd-worker.js"))).toBe(true);
+  });
+
+  it("ships the libraries of rare paths next to cli.js, and every bundle that requires one finds it", () => {
+    // A missing vendor-zstddec.js would fall back to pure-JS zstd unseen: check what the bundles ask for.
+    const dist = join(CLI, "..");
+    const wanted = new Set<string>();
+    for (const f of readdirSync(dist).filter((f) => /^cli-.*\.js$/.test(f)))
+      for (const m of readFileSync(join(dist, f), "latin1").matchAll(
+        /require\("\.\/(vendor-[a-z]+\.js)"\)/g,
+      ))
+        wanted.add(m[1] as string);
+    expect([...wanted].sort()).toEqual(["vendor-fflate.js", "vendor-zstddec.js"]);
+    for (const f of wanted) expect(existsSync(join(dist, f)), f).toBe(true);
+    const require = createRequire(CLI);
+    const zstd = require(join(dist, "vendor-zstddec.js")) as { ZSTDDecoder?: unknown };
+    const fflate = require(join(dist, "vendor-fflate.js")) as { inflateSync?: unknown };
+    expect([typeof zstd.ZSTDDecoder, typeof fflate.inflateSync]).toEqual(["function", "function"]);
   });
 
   it("an unknown hash algorithm is a usage error", () => {

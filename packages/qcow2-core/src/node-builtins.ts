@@ -15,3 +15,4 @@ export const lazyCrypto = (): typeof import("node:crypto") => load("node:crypto"
 export const lazyZlib = (): typeof import("node:zlib") => load("node:zlib");
 export const lazyWorkerThreads = (): typeof import("node:worker_threads") =>
   load("node:worker_threads");
+export const lazyNet = (): typeof import("node:net") => load("node:net");

@@ -1,5 +1,6 @@
 import type { Agent, IncomingMessage } from "node:http";
 import { lazyHttp, lazyHttps } from "./node-builtins.js";
+import { rawHttpTransport } from "./node-http/raw-transport.js";
 import type { HttpAnswer, HttpTransport } from "./source/http/range-client.js";
 
 // Kept-alive connections, as many as the reader keeps requests in flight (check: 16).
@@ -73,18 +74,11 @@ function get(
 }
 
 /**
- * An `HttpTransport` on `node:http`/`node:https` with kept-alive
- * connections: the same requests as `fetch`, at a fraction of its CPU per
- * byte (the main thread also hashes what it receives). Redirects are
+ * `node:http`/`node:https` with kept-alive connections. Redirects are
  * followed; headers given for one origin are not sent to another, as
  * `fetch` drops `Authorization` on a cross-origin redirect.
- *
- * @example
- * ```ts
- * const source = await httpSource(url, { transport: nodeHttpTransport });
- * ```
  */
-export const nodeHttpTransport: HttpTransport = async (url, headers, signal) => {
+export const nodeModuleTransport: HttpTransport = async (url, headers, signal) => {
   let target = new URL(url);
   let sent = headers;
   for (let hop = 0; ; hop++) {
@@ -99,3 +93,17 @@ export const nodeHttpTransport: HttpTransport = async (url, headers, signal) => 
     target = next;
   }
 };
+
+/**
+ * The Node entry's `HttpTransport`: `http:` URLs on raw kept-alive sockets
+ * that read response bodies straight into the reader's buffers (node:http's
+ * parser and per-chunk buffers cost more CPU than the hashing of what they
+ * carry), everything else (`https:`, redirects, chunked answers) on
+ * `node:http`/`node:https`, as {@link nodeModuleTransport}.
+ *
+ * @example
+ * ```ts
+ * const source = await httpSource(url, { transport: nodeHttpTransport });
+ * ```
+ */
+export const nodeHttpTransport: HttpTransport = rawHttpTransport(nodeModuleTransport);

@@ -12,6 +12,7 @@ import {
   redactUrl,
 } from "../src/index.js";
 import { nodeHttpTransport } from "../src/node.js";
+import { nodeModuleTransport } from "../src/node-http-transport.js";
 
 // A real server on 127.0.0.1 (fixtures/harness/http-server.ts) whose own counters say what
 // crossed the wire: the budgets below are the server's numbers, not the client's.
@@ -38,10 +39,12 @@ beforeEach(() => {
   server.reset();
 });
 
-// Both transports, in turn: the standard fetch (browsers) and the Node entry's node:http one.
+// Each transport in turn: the standard fetch (browsers), the Node entry's (raw sockets for
+// http: URLs), and node:http itself (what the Node entry uses for https: and redirects).
 for (const [transportName, transport] of [
   ["fetch", undefined],
-  ["node:http", nodeHttpTransport],
+  ["node entry", nodeHttpTransport],
+  ["node:http", nodeModuleTransport],
 ] as const) {
   const fast: HttpSourceOptions = {
     retryDelay: 1,

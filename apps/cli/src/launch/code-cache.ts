@@ -1,15 +1,15 @@
 /**
- * V8's code cache for the CLI's bundles: the first run of a bundle saves the
- * code V8 compiled for it, later runs load that instead of compiling the
- * bundle's text again (about a fifth of a short command's start-up).
+ * Runs the CLI's command bundles with V8's code cache: the first run of a
+ * bundle saves the code V8 compiled for it, later runs load that instead of
+ * compiling the bundle's text again (a third of a short command's start-up).
  *
- * Node 22.1+ has this built in (`module.enableCompileCache`); Node 20 does
- * not, so this does what it does with `vm.Script`'s cached data. The cache
- * lives with the user's other caches (`$XDG_CACHE_HOME/qcow2-forensic`, else
- * `~/.cache/qcow2-forensic`), never near the evidence; it is only read when
- * its owner is the user running the tool (it holds code), and it is skipped,
- * silently, wherever it cannot be written. `QCOW2_FORENSIC_NO_CODE_CACHE=1`
- * turns it off.
+ * Node 22.1+ has this built in for modules (`module.enableCompileCache`);
+ * Node 20 has not, so this does it with `vm.Script`'s cached data, on every
+ * Node alike. The cache lives with the user's other caches
+ * (`$XDG_CACHE_HOME/qcow2-forensic/code-cache`, else `~/.cache/…`), never
+ * near the evidence; it is only read when its owner is the user running the
+ * tool (it holds code), and it is skipped, silently, wherever it cannot be
+ * written. `QCOW2_FORENSIC_NO_CODE_CACHE=1` turns it off.
  */
 import {
   closeSync,
@@ -23,9 +23,8 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import * as nodeModule from "node:module";
 import { basename, dirname, join } from "node:path";
-import { Script, constants as vmConstants } from "node:vm";
+import { Script } from "node:vm";
 
 /** Where the cache lives for `env`, or null when it is turned off or there is no home to keep it in. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -35,45 +34,27 @@ export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
 }
 
 /**
- * Runs the CommonJS file `file` as `require(file)` would, with its compiled
- * code cached. Returns false when it did not run it (no cache directory, the
- * file unreadable, or Node's own compile cache enabled instead), and the
- * caller then `require`s it as usual.
+ * Runs the command bundle `file` as Node would run a CommonJS module, its
+ * compiled code cached. The bundle's text is a module body already wrapped as
+ * Node wraps one, `(function (exports, require, module, __filename, __dirname) {…})`
+ * (apps/cli/scripts/build.mjs), so it is compiled as it is, without a second
+ * copy of it with the wrapper added.
  */
-export function runWithCodeCache(file: string, requireFrom: NodeJS.Require): boolean {
+export function runBundle(file: string, requireFrom: NodeJS.Require): void {
   const dir = codeCacheDir();
-  if (dir === null) return false;
-  const builtIn = (nodeModule as { enableCompileCache?: (dir: string) => unknown })
-    .enableCompileCache;
-  if (typeof builtIn === "function") {
-    try {
-      builtIn(dir);
-    } catch {}
-    return false;
-  }
   const name = basename(file);
-  let source: string;
-  let key: string;
-  try {
-    const st = statSync(file);
-    // V8 checks the cache against the text's length, its own version and flags; a
-    // rebuild changes the file's size or time, and another Node another key.
-    key = `${name}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}-${process.arch}.v8`;
-    // The bundles are ASCII (scripts/build.mjs): one byte per character.
-    source = readFileSync(file, "latin1");
-  } catch {
-    return false;
-  }
-  const cached = readOwnCache(join(dir, key));
-  const script = new Script(
-    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-    {
-      filename: file,
-      ...(cached ? { cachedData: cached } : {}),
-      importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-    },
-  );
-  if (cached === undefined || script.cachedDataRejected) {
+  const st = statSync(file);
+  // V8 checks a cache against the text's length, its own version and flags; a
+  // rebuild changes the file's size or time, and another Node gives another key.
+  const key = `${name}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.version}-${process.arch}.v8`;
+  // The bundles are ASCII (scripts/build.mjs): one byte per character.
+  const source = readFileSync(file, "latin1");
+  const cached = dir === null ? undefined : readOwnCache(join(dir, key));
+  const script = new Script(source, {
+    filename: file,
+    ...(cached ? { cachedData: cached } : {}),
+  });
+  if (dir !== null && (cached === undefined || script.cachedDataRejected)) {
     // After the run: the cache then holds every function the run compiled, not only the top level.
     process.once("exit", () => saveCache(dir, name, key, script.createCachedData()));
   }
@@ -81,7 +62,6 @@ export function runWithCodeCache(file: string, requireFrom: NodeJS.Require): boo
   const module = { exports: {}, filename: file, id: file, loaded: false };
   body.call(module.exports, module.exports, requireFrom, module, file, dirname(file));
   module.loaded = true;
-  return true;
 }
 
 function readOwnCache(path: string): Buffer | undefined {

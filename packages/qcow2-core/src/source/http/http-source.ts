@@ -109,6 +109,8 @@ interface AheadRange {
   start: number;
   end: number;
   bytes: Promise<Uint8Array>;
+  /** Reads waiting to copy out of it. */
+  users: number;
 }
 
 function usage(message: string, value: string | number): Qcow2Error {
@@ -204,6 +206,10 @@ class RemoteObject implements HttpSource {
   private ahead: AheadRange[] = [];
   private lastEnd = -1;
   private directsInFlight = 0;
+  /** Sequential large reads arrive while others are in flight: the caller reads ahead itself. */
+  private callerPipelines = false;
+  /** Buffers of ranges fetched ahead and read out, for the next ones. */
+  private spare: Uint8Array[] = [];
   private closed = false;
 
   constructor(
@@ -359,7 +365,11 @@ class RemoteObject implements HttpSource {
     const sequential = position === this.lastEnd;
     // A caller with reads of its own in flight (chunks() keeps two ahead) pipelines already:
     // fetching ahead for it too would only add a copy of every byte.
-    const pipelined = this.directsInFlight > 0;
+    // Remembered: a pipelining caller's reads do not always overlap (it may be busy hashing
+    // while all of them complete), and one read alone must not restart fetching ahead.
+    if (!sequential) this.callerPipelines = false;
+    else if (this.directsInFlight > 0) this.callerPipelines = true;
+    const pipelined = this.callerPipelines;
     this.lastEnd = end;
     const window = (this.o.readAhead + 2) * out.length;
     // Ranges fetched for another stretch of the object are of no more use.
@@ -373,9 +383,19 @@ class RemoteObject implements HttpSource {
         await this.client.fill(out, position);
         return;
       }
-      const bytes = await hit.bytes;
-      out.set(bytes.subarray(position - hit.start, end - hit.start));
-      if (end === hit.end) this.ahead = this.ahead.filter((a) => a !== hit);
+      hit.users++;
+      let bytes: Uint8Array;
+      try {
+        bytes = await hit.bytes;
+        out.set(bytes.subarray(position - hit.start, end - hit.start));
+      } finally {
+        hit.users--;
+      }
+      if (end === hit.end) {
+        this.ahead = this.ahead.filter((a) => a !== hit);
+        // Read out and no other read copying from it: the next range fetched ahead reuses it.
+        if (hit.users === 0 && this.spare.length < this.o.readAhead + 1) this.spare.push(bytes);
+      }
     } finally {
       this.directsInFlight--;
     }
@@ -388,10 +408,14 @@ class RemoteObject implements HttpSource {
     let queued = this.ahead.filter((a) => a.start >= from).length;
     while (queued < this.o.readAhead && next < this.size) {
       const len = Math.min(length, this.size - next);
-      const buffer = new Uint8Array(len);
+      const spare = this.spare.findIndex((b) => b.length >= len);
+      const buffer =
+        spare >= 0
+          ? (this.spare.splice(spare, 1)[0] as Uint8Array).subarray(0, len)
+          : new Uint8Array(len);
       const bytes = this.client.fill(buffer, next).then(() => buffer);
       bytes.catch(() => undefined);
-      this.ahead.push({ start: next, end: next + len, bytes });
+      this.ahead.push({ start: next, end: next + len, bytes, users: 0 });
       next += len;
       queued++;
     }
@@ -412,5 +436,6 @@ class RemoteObject implements HttpSource {
     this.client.close();
     this.cache.clear();
     this.ahead = [];
+    this.spare = [];
   }
 }

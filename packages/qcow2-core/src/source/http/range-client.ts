@@ -26,6 +26,12 @@ export interface HttpAnswer {
   read(): Promise<Uint8Array | null>;
   /** Stops the body; it is never drained. */
   cancel(): Promise<void>;
+  /**
+   * Optional, for transports that can read the body straight into a buffer:
+   * writes the next body bytes into `target` from its start until it is
+   * full or the body ends, calling `progress` with each batch as it lands.
+   */
+  readInto?(target: Uint8Array, progress: (bytes: number) => void): Promise<void>;
 }
 
 /**
@@ -193,7 +199,9 @@ export class RangeClient {
       arm();
       return await handle(res, arm);
     } catch (e) {
-      if (e instanceof Qcow2Error || e instanceof Retryable) throw e;
+      if (e instanceof Retryable) throw e;
+      // A transport's own typed error (a malformed answer) gets the object's name.
+      if (e instanceof Qcow2Error) throw e.withFile(this.s.name);
       if (this.s.signal?.aborted)
         throw this.error("ABORTED", "aborted by the caller", { cause: e });
       if (this.closer.signal.aborted) throw this.error("IO", "read after close", { cause: e });
@@ -323,6 +331,15 @@ export class RangeClient {
   ): Promise<number> {
     const asked = target.length - progress.filled;
     try {
+      if (res.readInto !== undefined && progress.filled < target.length) {
+        await res.readInto(target.subarray(progress.filled), (n) => {
+          arm();
+          this.s.stats.bytesReceived += n;
+          // Kept outside: a retry after a dropped connection resumes here.
+          progress.filled += n;
+        });
+        if (progress.filled < target.length) return progress.filled;
+      }
       for (;;) {
         const value = await res.read();
         if (value === null) return progress.filled;
