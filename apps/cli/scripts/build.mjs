@@ -70,15 +70,21 @@ const lazyChildProcess = {
   },
 };
 
-// Libraries a command loads only on rare paths (the zstd WebAssembly decoder,
-// fflate's inflate for a stream longer than its cluster) are files of their
-// own, required when first used: every byte of a command bundle is read and
-// decoded at every start, used or not (about 1 ms per 100 KB here).
-const VENDORED = { zstddec: "vendor-zstddec", "fflate/browser": "vendor-fflate" };
+// Libraries some runs of a command do without are files of their own, required
+// when first used: every byte of a command bundle is read and decoded at every
+// start, used or not (about 1 ms per 100 KB here). The zstd WebAssembly
+// decoder and fflate (a deflate stream longer than its cluster) serve rare
+// paths; the guest volume reader is not needed by `info --json` (nor by most
+// commands until they read the guest).
+const VENDORED = {
+  zstddec: { out: "vendor-zstddec", from: "core" },
+  "fflate/browser": { out: "vendor-fflate", from: "core" },
+  "@x/volumes": { out: "vendor-volumes", from: "cli" },
+};
 const vendored = {
   name: "vendored",
   setup(b) {
-    const names = Object.keys(VENDORED).map((n) => n.replace("/", "\\/"));
+    const names = Object.keys(VENDORED).map((n) => n.replaceAll("/", "\\/"));
     b.onResolve({ filter: new RegExp(`^(${names.join("|")})$`) }, (a) => ({
       path: a.path,
       namespace: "vendored",
@@ -86,7 +92,7 @@ const vendored = {
     // A CommonJS stand-in that requires the file at run time: the import() of it
     // becomes a lazy require in the bundle, never a dynamic import.
     b.onLoad({ filter: /.*/, namespace: "vendored" }, (a) => ({
-      contents: `module.exports = require("./${VENDORED[a.path]}.js");`,
+      contents: `module.exports = require("./${VENDORED[a.path].out}.js");`,
       loader: "js",
     }));
     b.onResolve({ filter: /^\.\/vendor-[a-z]+\.js$/ }, (a) => ({ path: a.path, external: true }));
@@ -133,7 +139,12 @@ const bundles = [
     commands: [n],
     wrapped: true,
   })),
-  ...Object.entries(VENDORED).map(([module, out]) => ({ out, entry: fromCore.resolve(module) })),
+  ...Object.entries(VENDORED).map(([module, { out, from }]) => ({
+    out,
+    entry: (from === "core" ? fromCore : require).resolve(module),
+    // No import.meta.url in these: no file URL to work out at load.
+    banner: { js: '"use strict";' },
+  })),
   { out: "audit-worker", entry: join(src, "batch", "worker.ts") },
   { out: "zstd-worker", entry: require.resolve("@x/qcow2-core/zstd-worker") },
 ];

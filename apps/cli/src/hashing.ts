@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { CliError, EXIT } from "./errors.js";
+import { CliError, EXIT } from "./exit.js";
 
 export const HASH_ALGORITHMS = ["sha256", "sha1", "md5"] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];

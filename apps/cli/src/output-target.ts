@@ -2,7 +2,7 @@ import { constants } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { isHttpUrl } from "@x/qcow2-core";
 import { blockDeviceSize, deviceWriteConflict, specialFileKind } from "@x/qcow2-core/node";
-import { CliError, EXIT } from "./errors.js";
+import { CliError, EXIT } from "./exit.js";
 
 /** Where a command's output goes. */
 export type OutputTarget = "stdout" | "file" | "block-device";

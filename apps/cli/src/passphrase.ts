@@ -1,6 +1,6 @@
 import { readFile } from "node:fs";
 import type { Command } from "commander";
-import { CliError, EXIT } from "./errors.js";
+import { CliError, EXIT } from "./exit.js";
 
 /** Options that carry a passphrase: never on the command line, never from the environment. */
 export interface PassphraseOptions {

@@ -6,7 +6,7 @@ import {
   redactUrl,
 } from "@x/qcow2-core";
 import type { Command } from "commander";
-import { CliError, EXIT } from "./errors.js";
+import { CliError, EXIT } from "./exit.js";
 
 /**
  * What every remote source of this run moved (one command per process, one

@@ -107,7 +107,7 @@ describe("export and hash", () => {
     expect(existsSync(join(CLI, "..", "zstd-worker.js"))).toBe(true);
   });
 
-  it("ships the libraries of rare paths next to cli.js, and every bundle that requires one finds it", () => {
+  it("ships the libraries loaded on first use next to cli.js, and every bundle that requires one finds it", () => {
     // A missing vendor-zstddec.js would fall back to pure-JS zstd unseen: check what the bundles ask for.
     const dist = join(CLI, "..");
     const wanted = new Set<string>();
@@ -116,12 +116,21 @@ describe("export and hash", () => {
         /require\("\.\/(vendor-[a-z]+\.js)"\)/g,
       ))
         wanted.add(m[1] as string);
-    expect([...wanted].sort()).toEqual(["vendor-fflate.js", "vendor-zstddec.js"]);
+    expect([...wanted].sort()).toEqual([
+      "vendor-fflate.js",
+      "vendor-volumes.js",
+      "vendor-zstddec.js",
+    ]);
     for (const f of wanted) expect(existsSync(join(dist, f)), f).toBe(true);
     const require = createRequire(CLI);
     const zstd = require(join(dist, "vendor-zstddec.js")) as { ZSTDDecoder?: unknown };
     const fflate = require(join(dist, "vendor-fflate.js")) as { inflateSync?: unknown };
-    expect([typeof zstd.ZSTDDecoder, typeof fflate.inflateSync]).toEqual(["function", "function"]);
+    const volumes = require(join(dist, "vendor-volumes.js")) as { readVolumes?: unknown };
+    expect([
+      typeof zstd.ZSTDDecoder,
+      typeof fflate.inflateSync,
+      typeof volumes.readVolumes,
+    ]).toEqual(["function", "function", "function"]);
   });
 
   it("an unknown hash algorithm is a usage error", () => {

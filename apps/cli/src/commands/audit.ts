@@ -22,7 +22,7 @@ import type { AuditJob } from "../batch/audit-job.js";
 import { collectImages } from "../batch/collect.js";
 import { auditAll } from "../batch/pool.js";
 import { type Io, TOOL } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import { parseAlgorithms } from "../hashing.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { startProgress } from "../progress.js";

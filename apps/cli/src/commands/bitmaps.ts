@@ -9,7 +9,7 @@ import {
 import { openFileSource } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 import { bytes, hex, safe } from "../views/format.js";
 
 interface BitmapsOptions {

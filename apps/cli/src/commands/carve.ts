@@ -5,7 +5,7 @@ import { check, readExact } from "@x/qcow2-core";
 import { carveRuns } from "@x/qcow2-forensic";
 import type { Command } from "commander";
 import { type Io, TOOL } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import { openEvidence } from "../image-open.js";
 import { startProgress } from "../progress.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";

@@ -1,7 +1,7 @@
 import { codeCatalog } from "@x/qcow2-forensic";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 
 /** Every finding code with severity, category and meaning — generated from the auditor's kind table. */
 export function runCodes(options: { json?: boolean }, io: Io): number {

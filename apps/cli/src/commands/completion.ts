@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 
 interface Spec {
   name: string;

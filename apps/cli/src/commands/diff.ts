@@ -29,7 +29,7 @@ import {
 } from "@x/volumes";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import { openWithPassphrases } from "../image-open.js";
 import { type PassphraseOptions, readPassphrases, withPassphraseOptions } from "../passphrase.js";
 import { startProgress } from "../progress.js";

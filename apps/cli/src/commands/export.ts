@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { DiskChunk, Qcow2Image } from "@x/qcow2-core";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import { MultiHash, parseAlgorithms } from "../hashing.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
 import { openOutputDevice, outputTarget } from "../output-target.js";

@@ -2,7 +2,7 @@ import { isHttpSource, type Qcow2Image } from "@x/qcow2-core";
 import type { Command } from "commander";
 import { containerFacts } from "../container.js";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 import { type HashAlgorithm, MultiHash, parseAlgorithms } from "../hashing.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
 import { startProgress } from "../progress.js";

@@ -1,8 +1,7 @@
 import { stringifyQemuJson, toQemuImgInfo } from "@x/qcow2-core";
-import { readVolumes } from "@x/volumes";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { describeError, EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 import { readImageFacts } from "../image-facts.js";
 import { openForReading } from "../image-open.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
@@ -12,9 +11,14 @@ import { volumesSummary } from "../views/volumes-text.js";
 /** Extra facts beyond qemu-img's, under a key qemu-img never prints. */
 export const EXTRA_INFO_KEY = "qcow2-forensic";
 
-/** One line on the active disk's volumes, or why they could not be read (info never fails for it). */
+/**
+ * One line on the active disk's volumes, or why they could not be read (info
+ * never fails for it). The volume reader loads here, for the text only:
+ * `info --json` has no such line and starts without it.
+ */
 async function guestSummary(path: string, options: RemoteOptions): Promise<string> {
   try {
+    const { readVolumes } = await import("@x/volumes");
     const image = await openForReading(path, options);
     try {
       return volumesSummary(await readVolumes(image));
@@ -23,7 +27,8 @@ async function guestSummary(path: string, options: RemoteOptions): Promise<strin
     }
   } catch (e) {
     // The reason without the file's name (the line is about this image), so a URL and its file agree.
-    const reason = e instanceof Error ? e.message : describeError(e).message;
+    const reason =
+      e instanceof Error ? e.message : (await import("../errors.js")).describeError(e).message;
     return `not read (${reason}; see qcow2-forensic volumes)`;
   }
 }

@@ -3,7 +3,7 @@ import { drawGuestMap, drawHostMap } from "@x/qcow2-forensic";
 import { renderSvgDocument } from "@x/report";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import {
   type ImageReadOptions,
   openEvidence,

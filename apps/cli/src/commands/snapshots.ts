@@ -1,7 +1,7 @@
 import { stringifyQemuJson, toQemuSnapshotList } from "@x/qcow2-core";
 import { type Command, Option } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 import { readImageFacts } from "../image-facts.js";
 import { displayPath, type RemoteOptions, withRemoteOptions } from "../remote.js";
 import { renderSnapshotsText } from "../views/snapshots-text.js";

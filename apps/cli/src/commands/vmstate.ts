@@ -5,7 +5,7 @@ import { openVmState } from "@x/qcow2-core";
 import { zlibDecompressor } from "@x/qcow2-core/node";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { CliError, EXIT } from "../exit.js";
 import { openEvidence } from "../image-open.js";
 import { outputTarget } from "../output-target.js";
 import { startProgress } from "../progress.js";

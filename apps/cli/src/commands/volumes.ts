@@ -1,7 +1,7 @@
 import { readVolumes, volumesToJson } from "@x/volumes";
 import type { Command } from "commander";
 import type { Io } from "../context.js";
-import { EXIT } from "../errors.js";
+import { EXIT } from "../exit.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
 import { displayPath } from "../remote.js";
 import { safe } from "../views/format.js";
