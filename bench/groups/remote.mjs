@@ -265,7 +265,7 @@ export default {
       const share = r.local.ref.median / r.local.ours.median;
       return {
         status: verdict(share >= 0.7),
-        detail: `${(100 * share).toFixed(0)} %: ${fmtRange(r.local.ours)} over http vs ${fmtRange(r.local.ref)} from the file`,
+        detail: `${(100 * share).toFixed(1)} %: ${fmtRange(r.local.ours)} over http vs ${fmtRange(r.local.ref)} from the file`,
       };
     });
   },
