@@ -12,6 +12,7 @@
 //   cli-all.js        every command: help, completion, unknown names
 //   cli-bare.js       no command: a bare --version
 //   audit-worker.js   the batch auditor's worker thread
+//   hash-worker.js    the thread that digests while hash reads on
 //   zstd-worker.js    the core's zstd decoder thread
 //   vendor-*.js       libraries for rare paths, required on first use
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -146,6 +147,7 @@ const bundles = [
     banner: { js: '"use strict";' },
   })),
   { out: "audit-worker", entry: join(src, "batch", "worker.ts") },
+  { out: "hash-worker", entry: join(src, "hash-thread", "worker.ts") },
   { out: "zstd-worker", entry: require.resolve("@x/qcow2-core/zstd-worker") },
 ];
 

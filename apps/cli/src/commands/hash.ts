@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { containerFacts } from "../container.js";
 import type { Io } from "../context.js";
 import { EXIT } from "../exit.js";
+import { ThreadedHash } from "../hash-thread/threaded-hash.js";
 import { type HashAlgorithm, MultiHash, parseAlgorithms } from "../hashing.js";
 import { type ImageReadOptions, openForReading, withImageReadOptions } from "../image-open.js";
 import { startProgress } from "../progress.js";
@@ -18,6 +19,13 @@ interface HashOptions extends ImageReadOptions {
 
 const CHUNK = 4 * 1024 * 1024;
 const ZEROS = new Uint8Array(CHUNK);
+/**
+ * From this guest size on, the digests are computed on a worker thread while
+ * the next chunks are read (below it, starting the thread costs more than the
+ * overlap saves). Chunks the worker holds: one being hashed, two queued.
+ */
+const THREADED_FROM = 64 * 1024 * 1024;
+const THREAD_HOLD = 3;
 
 /** Feeds `length` zero bytes: runs the map reports as zeros are hashed without being read. */
 function hashZeros(hash: MultiHash, length: number): void {
@@ -33,17 +41,45 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
   let container: Record<string, string> | undefined;
   try {
     virtualSize = image.virtualSize;
-    const hash = new MultiHash(algorithms);
     const progress = startProgress(io, "hash", virtualSize, options.quiet);
-    let done = 0;
-    for await (const { length, bytes } of image.chunks({ chunkSize: CHUNK, reuseBuffers: true })) {
-      if (bytes !== null) hash.update(bytes);
-      else hashZeros(hash, length);
-      done += length;
-      progress.update(done);
+    const threaded = virtualSize >= THREADED_FROM ? await ThreadedHash.start(algorithms) : null;
+    if (threaded !== null) {
+      try {
+        let done = 0;
+        const chunks = image.chunks({
+          chunkSize: CHUNK,
+          reuseBuffers: true,
+          sharedBuffers: true,
+          holdChunks: THREAD_HOLD,
+        });
+        for await (const { length, bytes } of chunks) {
+          if (bytes !== null) threaded.update(bytes);
+          else threaded.zeros(length);
+          done += length;
+          progress.update(done);
+          // The next chunk reuses the buffer of the oldest one held: it must be hashed by then.
+          await threaded.settle(THREAD_HOLD - 1);
+        }
+        guest = await threaded.digest();
+      } catch (e) {
+        await threaded.close();
+        throw e;
+      }
+    } else {
+      const hash = new MultiHash(algorithms);
+      let done = 0;
+      for await (const { length, bytes } of image.chunks({
+        chunkSize: CHUNK,
+        reuseBuffers: true,
+      })) {
+        if (bytes !== null) hash.update(bytes);
+        else hashZeros(hash, length);
+        done += length;
+        progress.update(done);
+      }
+      guest = hash.digest();
     }
     progress.finish();
-    guest = hash.digest();
     if (options.container) container = await hashContainer(image, algorithms, io, options);
   } finally {
     await image.close();

@@ -40,6 +40,12 @@ export interface ChunkOptions {
    * consumer that keeps writes in flight holds one chunk per pending write.
    */
   holdChunks?: number;
+  /**
+   * With `reuseBuffers`: the ring lives in a `SharedArrayBuffer`, so a chunk
+   * can be handed to a worker thread without a copy (Node, or a browser page
+   * that is cross-origin isolated).
+   */
+  sharedBuffers?: boolean;
 }
 
 /** What the walk needs from an image. */
@@ -122,7 +128,12 @@ export async function* diskChunks(
   const ring = options.reuseBuffers
     ? Array.from(
         { length: readAhead + 1 + hold },
-        () => new Uint8Array(Math.min(chunkSize, end - start)),
+        () => {
+          const size = Math.min(chunkSize, end - start);
+          return options.sharedBuffers
+            ? new Uint8Array(new SharedArrayBuffer(size))
+            : new Uint8Array(size);
+        },
       )
     : null;
   let nextBuffer = 0;

@@ -1,0 +1,24 @@
+/**
+ * The hashing thread's body (built as `dist/hash-worker.js`): digests the
+ * chunks it is sent, from the shared memory they sit in, in the order sent.
+ */
+import { parentPort } from "node:worker_threads";
+import { MultiHash } from "../hashing.js";
+import type { HashReply, HashRequest } from "./messages.js";
+
+const ZEROS = new Uint8Array(4 * 1024 * 1024);
+let hash: MultiHash | null = null;
+
+const reply = (message: HashReply) => parentPort?.postMessage(message);
+
+parentPort?.on("message", (m: HashRequest) => {
+  if ("start" in m) hash = new MultiHash(m.start);
+  else if (hash === null) throw new Error("hash thread: no start message");
+  else if ("chunk" in m) {
+    hash.update(new Uint8Array(m.chunk.buffer, m.chunk.offset, m.chunk.length));
+    reply({ hashed: true });
+  } else if ("zeros" in m) {
+    for (let left = m.zeros; left > 0; left -= ZEROS.length)
+      hash.update(ZEROS.subarray(0, Math.min(ZEROS.length, left)));
+  } else reply({ digests: hash.digest() });
+});
