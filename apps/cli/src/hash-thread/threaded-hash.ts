@@ -7,9 +7,9 @@ import type { HashReply, HashRequest } from "./messages.js";
 
 /**
  * Digests on a worker thread, so that reading the next chunk overlaps with
- * hashing this one. It matters most where the reading itself runs on the main
- * thread: a socket's bytes are copied in on the event loop, where SHA-256
- * would otherwise run too (a local file is read on libuv's thread pool).
+ * hashing this one. It pays where the reading itself runs on the main thread:
+ * a socket's bytes are copied in on the event loop, where SHA-256 would
+ * otherwise run too (a local file is read on libuv's thread pool).
  * Chunks sit in shared memory (`chunks({ sharedBuffers: true })`): nothing is
  * copied, and the caller keeps a chunk untouched until it is hashed.
  */
