@@ -21,11 +21,11 @@ import {
   type DiskView,
   diffDisks,
   diffSummary,
-  type Layer,
   parseStateRef,
   type Qcow2Image,
 } from "../src/index.js";
 import { openImage } from "../src/node.js";
+import { unshared } from "./unshared-view.js";
 
 // Live: fixtures/diff-matrix.sh writes images with qemu-img/qemu-io and exports both states of
 // every comparison with `qemu-img convert -O raw`; the sectors in which those exports differ are
@@ -34,21 +34,6 @@ const skip = qemuOrSkipReason();
 
 const ranges = (extents: readonly DiffExtent[]): Range[] =>
   extents.map((e) => ({ start: e.start, length: e.length }));
-
-/** `view` with its layers hiding their mapping tables: a diff then resolves every range. */
-function unshared(view: DiskView): DiskView {
-  const layers = view.layers.map(
-    (layer): Layer =>
-      new Proxy(layer, {
-        get(target, key) {
-          if (key === "mappingTableAt" || key === "mappingEntriesSync") return undefined;
-          const value = Reflect.get(target, key, target);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      }),
-  );
-  return { layers, virtualSize: view.virtualSize };
-}
 
 describe.skipIf(skip !== undefined)(
   "diff against qemu-img convert (fixtures/diff-matrix.sh)",

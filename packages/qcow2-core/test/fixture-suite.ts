@@ -15,7 +15,6 @@ import {
   readBitmaps,
   readLuksHeader,
   readSnapshots,
-  refcountReport,
   toQemuCheckJson,
   toQemuImgInfo,
 } from "../src/index.js";

@@ -5,17 +5,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
-  type DiskView,
   diffDisks,
   diffSummary,
   inspect,
-  type Layer,
   metadataView,
   type Qcow2Info,
   readSnapshots,
 } from "../src/index.js";
 import { type FileSource, openFileSource } from "../src/node.js";
 import { TableCache } from "../src/reader/table-cache.js";
+import { unshared } from "./unshared-view.js";
 
 describe("TableCache", () => {
   const table = (fill: number) => new DataView(new Uint8Array(16).fill(fill).buffer);
@@ -40,21 +39,6 @@ describe("TableCache", () => {
 // image with far more L2 tables than the cache holds, every snapshot's metadata-only diff against
 // the active disk must be exactly the plain walk's (separate views, every range resolved).
 const skip = qemuOrSkipReason();
-
-/** `view` with its layers hiding their mapping tables: a diff then resolves every range. */
-function unshared(view: DiskView): DiskView {
-  const layers = view.layers.map(
-    (layer): Layer =>
-      new Proxy(layer, {
-        get(target, key) {
-          if (key === "mappingTableAt" || key === "mappingEntriesSync") return undefined;
-          const value = Reflect.get(target, key, target);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      }),
-  );
-  return { layers, virtualSize: view.virtualSize };
-}
 
 describe.skipIf(skip !== undefined)("metadata views sharing and recycling L2 tables", () => {
   const dir = mkdtempSync(join(tmpdir(), "qcow2-view-tables-"));
