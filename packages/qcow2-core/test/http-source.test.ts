@@ -4,15 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EvidenceServer, startEvidenceServer } from "../../../fixtures/harness/http-server.js";
-import {
-  type HttpSourceOptions,
-  httpSource,
-  isQcow2Error,
-  type Qcow2Error,
-  redactUrl,
-} from "../src/index.js";
+import { type HttpSourceOptions, httpSource, redactUrl } from "../src/index.js";
 import { nodeHttpTransport } from "../src/node.js";
 import { nodeModuleTransport } from "../src/node-http-transport.js";
+import { typedFailure as failure } from "./typed-failure.js";
 
 // A real server on 127.0.0.1 (fixtures/harness/http-server.ts) whose own counters say what
 // crossed the wire: the budgets below are the server's numbers, not the client's.
@@ -53,16 +48,6 @@ for (const [transportName, transport] of [
   };
   const open = (name: string, options: HttpSourceOptions = {}) =>
     httpSource(server.url(name), { ...fast, ...options });
-
-  async function failure(p: Promise<unknown>): Promise<Qcow2Error> {
-    try {
-      await p;
-    } catch (e) {
-      if (isQcow2Error(e)) return e;
-      throw e;
-    }
-    throw new Error("expected a typed error");
-  }
 
   describe(`httpSource reads (${transportName})`, () => {
     it("returns the file's bytes for any range, aligned or not, up to the end", async () => {

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { type HttpSourceOptions, httpSource, isQcow2Error, type Qcow2Error } from "../src/index.js";
+import { type HttpSourceOptions, httpSource } from "../src/index.js";
 import { nodeHttpTransport } from "../src/node.js";
 import { headEnd, parseResponseHead } from "../src/node-http/response-head.js";
+import { typedFailure as failure } from "./typed-failure.js";
 
 // The Node entry's raw HTTP/1.1 client against a scripted TCP server: every byte the server
 // sends, and when, is the test's, so splits, early closes and malformed heads are exact.
@@ -96,16 +97,6 @@ const fast: HttpSourceOptions = {
   maxRetryDelay: 5,
   blockSize: 4096,
 };
-
-async function failure(p: Promise<unknown>): Promise<Qcow2Error> {
-  try {
-    await p;
-  } catch (e) {
-    if (isQcow2Error(e)) return e;
-    throw e;
-  }
-  throw new Error("expected a typed error");
-}
 
 /** Reads a few ranges, large and small, and checks every byte. */
 async function readsExactly(url: string, options: HttpSourceOptions = {}) {

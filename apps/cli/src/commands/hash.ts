@@ -18,7 +18,6 @@ interface HashOptions extends ImageReadOptions {
 }
 
 const CHUNK = 4 * 1024 * 1024;
-const ZEROS = new Uint8Array(CHUNK);
 /**
  * A guest read over HTTP from this size on is digested on a worker thread
  * while the next chunks arrive: a socket's bytes are copied in on the main
@@ -31,10 +30,17 @@ const ZEROS = new Uint8Array(CHUNK);
 const THREADED_FROM = 64 * 1024 * 1024;
 const THREAD_HOLD = 3;
 
-/** Feeds `length` zero bytes: runs the map reports as zeros are hashed without being read. */
-function hashZeros(hash: MultiHash, length: number): void {
-  for (let left = length; left > 0; left -= CHUNK)
-    hash.update(ZEROS.subarray(0, Math.min(CHUNK, left)));
+/** Where the chunks go: a thread for a large guest over HTTP, else this thread. */
+type DigestSink = Pick<ThreadedHash, "update" | "zeros" | "settle" | "digest" | "close">;
+
+function onThisThread(hash: MultiHash): DigestSink {
+  return {
+    update: (bytes) => hash.update(bytes),
+    zeros: (length) => hash.zeros(length),
+    settle: async () => undefined,
+    digest: async () => hash.digest(),
+    close: async () => undefined,
+  };
 }
 
 export async function runHash(path: string, options: HashOptions, io: Io): Promise<number> {
@@ -50,41 +56,26 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
       isHttpSource(image.source) && virtualSize >= THREADED_FROM
         ? await ThreadedHash.start(algorithms)
         : null;
-    if (threaded !== null) {
-      try {
-        let done = 0;
-        const chunks = image.chunks({
-          chunkSize: CHUNK,
-          reuseBuffers: true,
-          sharedBuffers: true,
-          holdChunks: THREAD_HOLD,
-        });
-        for await (const { length, bytes } of chunks) {
-          if (bytes !== null) threaded.update(bytes);
-          else threaded.zeros(length);
-          done += length;
-          progress.update(done);
-          // The next chunk reuses the buffer of the oldest one held: it must be hashed by then.
-          await threaded.settle(THREAD_HOLD - 1);
-        }
-        guest = await threaded.digest();
-      } catch (e) {
-        await threaded.close();
-        throw e;
-      }
-    } else {
-      const hash = new MultiHash(algorithms);
+    const sink = threaded ?? onThisThread(new MultiHash(algorithms));
+    try {
       let done = 0;
-      for await (const { length, bytes } of image.chunks({
+      const chunks = image.chunks({
         chunkSize: CHUNK,
         reuseBuffers: true,
-      })) {
-        if (bytes !== null) hash.update(bytes);
-        else hashZeros(hash, length);
+        ...(threaded === null ? {} : { sharedBuffers: true, holdChunks: THREAD_HOLD }),
+      });
+      for await (const { length, bytes } of chunks) {
+        if (bytes !== null) sink.update(bytes);
+        else sink.zeros(length);
         done += length;
         progress.update(done);
+        // On a thread, the next chunk reuses the buffer of the oldest one held: it must be hashed by then.
+        await sink.settle(THREAD_HOLD - 1);
       }
-      guest = hash.digest();
+      guest = await sink.digest();
+    } catch (e) {
+      await sink.close();
+      throw e;
     }
     progress.finish();
     if (options.container) container = await hashContainer(image, algorithms, io, options);

@@ -6,7 +6,6 @@ import { parentPort } from "node:worker_threads";
 import { MultiHash } from "../hashing.js";
 import type { HashReply, HashRequest } from "./messages.js";
 
-const ZEROS = new Uint8Array(4 * 1024 * 1024);
 let hash: MultiHash | null = null;
 
 const reply = (message: HashReply) => parentPort?.postMessage(message);
@@ -17,8 +16,6 @@ parentPort?.on("message", (m: HashRequest) => {
   else if ("chunk" in m) {
     hash.update(new Uint8Array(m.chunk.buffer, m.chunk.offset, m.chunk.length));
     reply({ hashed: true });
-  } else if ("zeros" in m) {
-    for (let left = m.zeros; left > 0; left -= ZEROS.length)
-      hash.update(ZEROS.subarray(0, Math.min(ZEROS.length, left)));
-  } else reply({ digests: hash.digest() });
+  } else if ("zeros" in m) hash.zeros(m.zeros);
+  else reply({ digests: hash.digest() });
 });
