@@ -19,7 +19,9 @@ export {
   type HostClusterUse,
   MAX_CENSUS_CELLS,
 } from "./check/census.js";
-export { type CheckOptions, check } from "./check/check.js";
+export { type CheckOptions, type CheckTableVisit, check } from "./check/check.js";
+export { SnapshotDivergence } from "./reader/snapshot-divergence.js";
+export type { TableDiffSummary } from "./reader/table-diff-summary.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
@@ -119,6 +121,7 @@ export {
   diffDisks,
   diffExtents,
   diffGranularity,
+  diffSummariesAgainst,
   diffSummary,
   type StoredRange,
 } from "./reader/diff.js";

@@ -1,12 +1,16 @@
 import {
   type ByteSource,
   backingView,
+  type DiffExtent,
+  type DiffStats,
   type DiskView,
+  diffSummariesAgainst,
   diffSummary,
   isQcow2Error,
   metadataView,
   type Qcow2Info,
   type Qcow2Snapshot,
+  type SnapshotDivergence,
 } from "@x/qcow2-core";
 import type { Qcow2Anomaly } from "./anomaly.js";
 
@@ -28,6 +32,9 @@ export function shellQuote(text: string): string {
  * metadata alone (no guest data, no passphrase, no backing file read). An
  * upper bound: `qcow2-forensic diff` gives the exact sectors.
  *
+ * With `learnt` (a `SnapshotDivergence` the consistency check fed), each
+ * snapshot it can answer for costs no read; the others are measured here.
+ *
  * @example
  * ```ts
  * const findings = await auditDivergence(source, info, (await readSnapshots(source, info)).snapshots);
@@ -37,6 +44,7 @@ export async function auditDivergence(
   source: ByteSource,
   info: Qcow2Info,
   snapshots: readonly Qcow2Snapshot[],
+  learnt?: SnapshotDivergence | null,
 ): Promise<Qcow2Anomaly[]> {
   // Entries past end of file are not snapshots anyone took: the truncation finding reports them.
   const real = snapshots.filter((s) => s.pastEof === "none");
@@ -46,6 +54,8 @@ export async function auditDivergence(
   const out: Qcow2Anomaly[] = [];
   const image = shellQuote(source.name);
   let budget = DIVERGENCE_TABLE_BUDGET;
+  // Snapshots share most tables: a table pair compared for one is not compared again.
+  const summarise = diffSummariesAgainst(active);
   for (const s of real) {
     const base = {
       code: "QCOW2-DIVERGENCE" as const,
@@ -55,19 +65,32 @@ export async function auditDivergence(
       offset: s.offset,
       command: `qcow2-forensic diff ${image} --from ${shellQuote(`snapshot:${s.id}`)}`,
     };
+    const known = learnt?.summary(s);
+    if (known != null) {
+      const cost = learnt?.differingTables(s) ?? 0;
+      if (cost > budget) {
+        out.push({ ...base, extents: null, bytes: null, first: null });
+        continue;
+      }
+      budget -= cost;
+      out.push({ ...base, extents: known.extents, bytes: known.changedBytes, first: known.first });
+      continue;
+    }
     const measured = await unlessUnreadable(async () => {
       // Through the active view's table cache: a table many snapshots share is read once.
       const before = await metadataView(source, info, s, { shareTablesWith: active });
       const cost = differingTables(before, active);
       if (cost > budget) return { extents: null, bytes: null, first: null };
       budget -= cost;
-      return measure(before, active);
+      return measure(summarise(before));
     });
     // A snapshot whose tables cannot be read gets no finding here: the consistency check reports them.
     if (measured !== undefined) out.push({ ...base, ...measured });
   }
   if (info.backingFile !== null) {
-    const measured = await unlessUnreadable(() => measure(backingView(active, 1), active));
+    const measured = await unlessUnreadable(() =>
+      measure(diffSummary(backingView(active, 1), active, { metadataOnly: true })),
+    );
     if (measured !== undefined) {
       out.push({
         code: "QCOW2-DIVERGENCE",
@@ -84,10 +107,9 @@ export async function auditDivergence(
 }
 
 async function measure(
-  before: DiskView,
-  now: DiskView,
+  summary: Promise<{ stats: DiffStats; first: DiffExtent | null }>,
 ): Promise<{ extents: number; bytes: number; first: { start: number; length: number } | null }> {
-  const { stats, first } = await diffSummary(before, now, { metadataOnly: true });
+  const { stats, first } = await summary;
   return {
     extents: stats.extents,
     bytes: stats.changedBytes,

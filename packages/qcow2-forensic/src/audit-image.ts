@@ -13,6 +13,7 @@ import {
   readBitmaps,
   readLuksHeader,
   readSnapshots,
+  SnapshotDivergence,
   type SnapshotTable,
   walkBackingChain,
 } from "@x/qcow2-core";
@@ -186,15 +187,22 @@ export async function examineImage(
       for (const link of walk.links) await link.source.close?.();
     }
   }
-  // How far the active disk moved from each snapshot and from the backing file (metadata only).
-  if (!options.quick && !refused)
-    out.push(...(await auditDivergence(source, info, snapshots?.snapshots ?? [])));
+  // The check reads every snapshot's tables: the divergence of each from the active disk is
+  // learnt from them as they pass, not read again.
+  const learnt =
+    !options.quick && !refused && snapshots !== undefined
+      ? SnapshotDivergence.of(info, source.size)
+      : null;
+  const checkFindings: Qcow2Anomaly[] = [];
   let checked = false;
   if (!options.quick && info.version !== 1) {
     try {
-      const checkOptions = options.census === undefined ? {} : { census: options.census };
-      report = await check(source, info, checkOptions);
-      out.push(...(await auditCheck(source, info, report)));
+      report = await check(source, info, {
+        ...(options.census === undefined ? {} : { census: options.census }),
+        ...(snapshots === undefined ? {} : { snapshots }),
+        ...(learnt === null ? {} : { onTable: learnt.visit }),
+      });
+      checkFindings.push(...(await auditCheck(source, info, report)));
       checked = true;
     } catch (e) {
       if (!isQcow2Error(e) || (e as Qcow2Error).code === "IO") throw e;
@@ -209,6 +217,12 @@ export async function examineImage(
       report = null;
     }
   }
+  // How far the active disk moved from each snapshot and from the backing file (metadata only).
+  if (!options.quick && !refused)
+    out.push(
+      ...(await auditDivergence(source, info, snapshots?.snapshots ?? [], checked ? learnt : null)),
+    );
+  out.push(...checkFindings);
   if (!checked && info.version !== 1) out.push(...auditHeaderOffsets(info, source.size));
   if (!options.quick && options.guest !== undefined) {
     const guest = await auditGuest(options.guest, snapshots?.snapshots ?? [], {

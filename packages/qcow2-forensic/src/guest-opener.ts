@@ -3,7 +3,10 @@ import {
   inspect,
   type OpenImageOptions,
   Qcow2Image,
+  type Qcow2Info,
   readSafely,
+  readSnapshots,
+  type SnapshotTable,
   walkBackingChain,
 } from "@x/qcow2-core";
 import type { GuestDisk } from "@x/volumes";
@@ -88,10 +91,20 @@ function imageHandle(image: Qcow2Image): GuestDiskHandle {
  * ```
  */
 export function qcow2GuestOpener(source: ByteSource, options: OpenImageOptions = {}): GuestOpener {
+  // The header and snapshot table, read once for every state opened (an image of thousands of
+  // snapshots would otherwise decode its table once per state).
+  let known: Promise<{ info: Qcow2Info; snapshots: SnapshotTable } | undefined> | undefined;
   return async (state) => {
     if (state.kind !== "backing") {
+      // Unreadable: each open then fails as it always did, with its own error.
+      known ??= inspect(source).then(
+        async (info) => ({ info, snapshots: await readSnapshots(source, info) }),
+        () => undefined,
+      );
+      const facts = await known.catch(() => undefined);
       const image = await Qcow2Image.open(borrowed(source), {
         ...options,
+        ...(facts === undefined ? {} : { known: facts }),
         ...(state.kind === "snapshot" ? { snapshot: state.id } : {}),
       });
       return imageHandle(image);

@@ -31,6 +31,19 @@ export function observe(anomaly: Qcow2Anomaly): Observation {
   };
 }
 
+/** {@link observe} without the note: for a finding that folds into its code's summary. */
+function observeForFold(anomaly: Qcow2Anomaly): Observation {
+  const kind = kindOf(anomaly.code as AnomalyCode);
+  const a = anomaly as AnomalyOf<typeof anomaly.code>;
+  return {
+    severity: kind.severity,
+    category: kind.category,
+    code: anomaly.code,
+    note: "",
+    evidence: (kind.evidence as (x: typeof a) => ReturnType<typeof kind.evidence>)(a),
+  };
+}
+
 /** Options for {@link toFindings}. */
 export interface FindingOptions {
   /**
@@ -56,6 +69,20 @@ export function toFindings(
   source: Source = ANALYZER_SOURCE,
   options: FindingOptions = {},
 ): Finding[] {
-  const sorted = sortFindings(anomalies.map((a) => toFinding(observe(a), source)));
-  return foldFindings(sorted, options.maxFindingsPerCode ?? DEFAULT_MAX_FINDINGS_PER_CODE);
+  const max = options.maxFindingsPerCode ?? DEFAULT_MAX_FINDINGS_PER_CODE;
+  const counts = new Map<string, number>();
+  for (const a of anomalies) counts.set(a.code, (counts.get(a.code) ?? 0) + 1);
+  // A finding that will fold into its code's summary keeps only what the summary reads
+  // (severity, evidence): its note is never shown, and notes cost most. A code's severity is
+  // its kind's, so sorting keeps each code's findings in the order given: the n-th here is
+  // the n-th there.
+  const kept = new Map<string, number>();
+  const findings = anomalies.map((a) => {
+    const n = kept.get(a.code) ?? 0;
+    kept.set(a.code, n + 1);
+    const folds =
+      Number.isSafeInteger(max) && max > 0 && (counts.get(a.code) as number) > max && n >= max - 1;
+    return toFinding(folds ? observeForFold(a) : observe(a), source);
+  });
+  return foldFindings(sortFindings(findings), max);
 }

@@ -112,6 +112,32 @@ export interface CheckOptions {
    * cells (use, leaks, orphans, overlaps): `CheckReport.census`.
    */
   census?: { cells: number };
+  /**
+   * Called for every L1 and L2 table the refcount pass visits, in order:
+   * the active L1 table and its L2 tables first, then each snapshot's. Lets
+   * a caller learn from the tables without reading them again (the audit
+   * measures each snapshot's divergence this way).
+   */
+  onTable?: (visit: CheckTableVisit) => void;
+  /** The snapshot table, when the caller has read it already (else it is read). */
+  snapshots?: SnapshotTable;
+}
+
+/** One table the check visits (see {@link CheckOptions.onTable}). */
+export interface CheckTableVisit {
+  /** Whose table: `null` for the active L1 table's, else the snapshot's. */
+  snapshot: Qcow2Snapshot | null;
+  /** 1 for the L1 table itself; 2 for an L2 table it points at. */
+  level: 1 | 2;
+  /** The L1 entry pointing at an L2 table (-1 for the L1 table). */
+  l1Index: number;
+  /** Host offset of the table. */
+  offset: number;
+  /**
+   * The table's bytes, valid only during the call; `null` for an L2 table
+   * the check read earlier (for another L1 table) and does not read again.
+   */
+  bytes: Uint8Array | null;
 }
 
 /**
@@ -146,7 +172,8 @@ export async function check(
         field: bitmaps.field,
         value: bitmaps.value,
       });
-    const checker = new Checker(source, facts, await readSnapshots(source, facts), options);
+    const snapshots = options.snapshots ?? (await readSnapshots(source, facts));
+    const checker = new Checker(source, facts, snapshots, options);
     return await checker.run();
   } catch (e) {
     throw isQcow2Error(e) ? (e as Qcow2Error).withFile(source.name) : e;
@@ -164,6 +191,7 @@ class Checker {
   private readonly report: CheckReport;
   private refTable: DataView = new DataView(new ArrayBuffer(0));
   private readonly census: CensusBuilder | null;
+  private readonly onTable: ((visit: CheckTableVisit) => void) | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -196,6 +224,7 @@ class Checker {
       leakedClusters: [],
       orphanedClusters: [],
     };
+    this.onTable = options.onTable;
     this.census =
       options.census === undefined
         ? null
@@ -351,7 +380,7 @@ class Checker {
     this.checkSnapshotTable();
     this.inc(0, this.cs, "header");
     const l1 = this.offsetOf(info.l1TableOffset, "l1_table_offset");
-    await this.checkL1(l1, info.l1Size, "l1-table", true, 40);
+    await this.checkL1(l1, info.l1Size, "l1-table", null, 40);
     if (this.dataFile && info.snapshotCount > 0) {
       this.problem({
         kind: "invalid-entry",
@@ -383,7 +412,7 @@ class Checker {
         });
         continue;
       }
-      await this.checkL1(l1, sn.l1Size, "snapshot-l1-table", false, sn.offset);
+      await this.checkL1(l1, sn.l1Size, "snapshot-l1-table", sn, sn.offset);
     }
     if (info.snapshotCount > 0) {
       const table = this.offsetOf(info.snapshotsOffset, "snapshots_offset");
@@ -458,10 +487,11 @@ class Checker {
     table: { at: number; exact: bigint },
     size: number,
     owner: "l1-table" | "snapshot-l1-table",
-    active: boolean,
+    snapshot: Qcow2Snapshot | null,
     referrer: number,
   ): Promise<void> {
     if (size === 0) return;
+    const active = snapshot === null;
     const offset = table.at;
     this.inc(offset, size * 8, owner, referrer, table.exact);
     if (table.exact + BigInt(size * 8) > BigInt(BDRV_MAX_LENGTH)) {
@@ -479,8 +509,11 @@ class Checker {
       );
     }
     const l1 = await this.readTable(offset, size * 8);
+    this.onTable?.({ snapshot, level: 1, l1Index: -1, offset, bytes: l1 });
     const view = new DataView(l1.buffer, l1.byteOffset, l1.byteLength);
     const toScan: number[] = [];
+    // The L1 index of each table in `toScan` (for onTable).
+    const indices: number[] = [];
     const words = wordsOf(l1);
     for (let i = 0; i < size; i++) {
       if (words !== null) {
@@ -511,7 +544,10 @@ class Checker {
         });
       }
       // A table wholly past end of file reads as zeros: nothing allocated, nothing to check.
-      if (l2Offset < this.source.size) toScan.push(l2Offset);
+      if (l2Offset < this.source.size) {
+        toScan.push(l2Offset);
+        indices.push(i);
+      }
     }
     // A snapshot's tables are mostly the same tables as the active L1's and the
     // other snapshots': each is read and decoded once, then its references are
@@ -519,16 +555,31 @@ class Checker {
     const replayed = active ? [] : toScan.filter((o) => this.l2Scans.has(o));
     const toRead = replayed.length === 0 ? toScan : toScan.filter((o) => !this.l2Scans.has(o));
     const read = this.tables(toRead, active)[Symbol.asyncIterator]();
-    for (const l2Offset of toScan) {
+    for (let k = 0; k < toScan.length; k++) {
+      const l2Offset = toScan[k] as number;
       this.spend();
       const known = active ? undefined : this.l2Scans.get(l2Offset);
       if (known !== undefined) {
         this.replayL2(known);
+        this.onTable?.({
+          snapshot,
+          level: 2,
+          l1Index: indices[k] as number,
+          offset: l2Offset,
+          bytes: null,
+        });
         continue;
       }
       const next = await read.next();
       if (next.done) break;
       this.checkL2(l2Offset, next.value, active);
+      this.onTable?.({
+        snapshot,
+        level: 2,
+        l1Index: indices[k] as number,
+        offset: l2Offset,
+        bytes: next.value,
+      });
     }
   }
 

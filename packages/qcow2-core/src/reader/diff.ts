@@ -1,5 +1,6 @@
 import { Qcow2Error } from "../errors.js";
 import {
+  ChainCursor,
   type DiffStorage,
   describeStorage,
   type Resolved,
@@ -8,6 +9,7 @@ import {
 import { DiffWalk } from "./diff-walk.js";
 import { SectorComparer } from "./sector-compare.js";
 import type { DiskView } from "./state.js";
+import { TableMemo, tableDiffSummary } from "./table-diff-summary.js";
 
 export type { DiffStorage } from "./chain-cursor.js";
 export { describeRanges, type StoredRange } from "./describe-ranges.js";
@@ -99,8 +101,10 @@ export async function* diffExtents(
 
 /**
  * The totals of {@link diffExtents} and its first extent, without streaming
- * the extents: a metadata-only summary awaits only the table reads, not a
- * promise per extent (the audit summarises every snapshot this way).
+ * the extents. A metadata-only summary of two views of one image file is
+ * counted entry by entry on the L2 tables they do not share (the audit
+ * summarises every snapshot this way); otherwise it awaits only the table
+ * reads, not a promise per extent.
  *
  * @example
  * ```ts
@@ -109,6 +113,67 @@ export async function* diffExtents(
  * ```
  */
 export async function diffSummary(
+  from: DiskView,
+  to: DiskView,
+  options: DiffOptions = {},
+): Promise<{ stats: DiffStats; first: DiffExtent | null }> {
+  return summarise(from, to, options);
+}
+
+/**
+ * {@link diffSummary}, metadata-only, of many states against one (every
+ * snapshot against the active disk): an L2 table pair met for one state is
+ * not read or compared again for the next.
+ *
+ * @example
+ * ```ts
+ * const against = diffSummariesAgainst(active);
+ * for (const view of snapshotViews) console.log((await against(view)).stats.changedBytes);
+ * ```
+ */
+export function diffSummariesAgainst(
+  to: DiskView,
+): (from: DiskView) => Promise<{ stats: DiffStats; first: DiffExtent | null }> {
+  const memo = new TableMemo();
+  return (from) => summarise(from, to, { metadataOnly: true }, memo);
+}
+
+async function summarise(
+  from: DiskView,
+  to: DiskView,
+  options: DiffOptions,
+  memo?: TableMemo,
+): Promise<{ stats: DiffStats; first: DiffExtent | null }> {
+  if (options.metadataOnly === true) {
+    const byTables = await tableDiffSummary(from, to, memo);
+    if (byTables !== null) {
+      const size = Math.max(from.virtualSize, to.virtualSize);
+      const stats: DiffStats = {
+        size,
+        exact: false,
+        granularity: diffGranularity(from, to, options),
+        extents: byTables.extents,
+        changedBytes: byTables.changedBytes,
+        candidateBytes: byTables.changedBytes,
+        bytesRead: 0,
+      };
+      const f = byTables.first;
+      options.onProgress?.(size, size);
+      return {
+        stats,
+        first: f === null ? null : await describeExtent(from, to, f.start, f.length),
+      };
+    }
+  }
+  return walkSummary(from, to, options);
+}
+
+/**
+ * {@link diffSummary} by walking both views range by range, never entry by
+ * entry on the tables: what the table shortcut must equal (the core suites
+ * compare them).
+ */
+export async function walkSummary(
   from: DiskView,
   to: DiskView,
   options: DiffOptions = {},
@@ -134,6 +199,19 @@ export async function diffSummary(
   if (last !== null) first ??= last;
   options.onProgress?.(stats.size, stats.size);
   return { stats, first };
+}
+
+/** The extent `[start, start + length)` with how each side stores it at `start`. */
+async function describeExtent(
+  from: DiskView,
+  to: DiskView,
+  start: number,
+  length: number,
+): Promise<DiffExtent> {
+  const size = Math.max(from.virtualSize, to.virtualSize);
+  const a = await new ChainCursor(from, size).at(start);
+  const b = await new ChainCursor(to, size).at(start);
+  return { start, length, from: describeStorage(a, start), to: describeStorage(b, start) };
 }
 
 /** What {@link diffExtents} and {@link diffSummary} start from. */

@@ -30,10 +30,10 @@ export interface L2Run {
   inCluster?: number;
 }
 
-const UNALLOCATED = 0;
-const ZERO = 1;
-const DATA = 2;
-// 3 is "compressed" (KIND_NAMES), decided per cluster before the kind scan.
+/** Kinds of a standard entry ({@link standardKind}); 3 is "compressed" (KIND_NAMES), decided per cluster before. */
+export const UNALLOCATED = 0;
+export const ZERO = 1;
+export const DATA = 2;
 const INVALID = 4;
 const KIND_NAMES = ["unallocated", "zero", "data", "compressed"] as const;
 
@@ -101,7 +101,8 @@ function scanStandard(t: L2Table, g: L2Geometry, from: number, limit: number): L
   return run(kind, Math.min(end, limit) - from, kind === DATA ? host + inCluster : undefined);
 }
 
-function standardKind(hi: number, lo: number, g: L2Geometry): number {
+/** The kind of a standard, uncompressed L2 entry, as QEMU's qcow2_get_cluster_type decides it. */
+export function standardKind(hi: number, lo: number, g: L2Geometry): number {
   if (hasZeroFlag(lo)) return ZERO;
   if (offsetField(hi, lo) === 0 && !(g.dataFile && isCopied(hi))) return UNALLOCATED;
   return DATA;
@@ -219,7 +220,8 @@ function run(kind: number, length: number, offset: number | undefined): L2Run {
   return r;
 }
 
-function hostUsable(host: number, clusterSize: number): boolean {
+/** A host cluster offset the reader uses (aligned, exact): others are refused where a run starts. */
+export function hostUsable(host: number, clusterSize: number): boolean {
   return host % clusterSize === 0 && host <= Number.MAX_SAFE_INTEGER;
 }
 

@@ -1,4 +1,5 @@
 import type { ByteSource } from "../source/byte-source.js";
+import type { L2Geometry } from "./l2-storage.js";
 import type { MappingEntries } from "./shared-tables.js";
 
 /**
@@ -41,6 +42,14 @@ export interface Layer {
    * one image file map their guest range identically.
    */
   mappingEntriesSync?(offset: number): MappingEntries | undefined;
+  /**
+   * The raw entries of the mapping table that maps `offset`, read when not
+   * loaded (`undefined`: no table there). Refuses a misaligned table as
+   * {@link storage} does.
+   */
+  mappingEntries?(offset: number): Promise<MappingEntries | undefined>;
+  /** How this layer's mapping entries decode (QCOW2 layers): for diffs entry by entry. */
+  readonly l2Geometry?: L2Geometry;
   /**
    * QEMU's block status for `[offset, offset + maxLength)` in this layer
    * alone; the answer covers `length` bytes (≥ 1, ≤ maxLength).

@@ -40,6 +40,12 @@ export interface OpenImageOptions {
    * sector cipher or throws `BAD_PASSPHRASE`. Node: `openImage(path, { passphrase })`.
    */
   unlock?: (source: ByteSource, info: Qcow2Info) => Promise<SectorCipher>;
+  /**
+   * What `inspect` and `readSnapshots` answered for this source, when the
+   * caller has them: not read again (an opener of many states of one image
+   * would otherwise decode its whole snapshot table per state).
+   */
+  known?: { info: Qcow2Info; snapshots: SnapshotTable };
 }
 
 /** Largest single `read()` the API serves; larger requests should stream. */
@@ -89,7 +95,7 @@ export class Qcow2Image {
   static async open(source: ByteSource, options: OpenImageOptions = {}): Promise<Qcow2Image> {
     const opened: Layer[] = [];
     try {
-      const info = await inspect(source);
+      const info = options.known?.info ?? (await inspect(source));
       const table = await assertOpenable(source, info, options);
       const snapshot =
         options.snapshot === undefined ? null : findSnapshot(table, options.snapshot);
@@ -350,7 +356,9 @@ async function assertOpenable(
   info: Qcow2Info,
   options: OpenImageOptions,
 ): Promise<SnapshotTable> {
-  const snapshots = await readSnapshots(source, info);
+  // Only for the image `known` describes, never for its backing files.
+  const known = options.known?.info === info ? options.known.snapshots : undefined;
+  const snapshots = known ?? (await readSnapshots(source, info));
   assertReadable(info, { decrypting: options.unlock !== undefined, snapshots });
   const bitmaps = await qemuBitmapRefusal(source, info);
   if (bitmaps !== null)

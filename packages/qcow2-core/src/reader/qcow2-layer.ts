@@ -134,7 +134,7 @@ export class Qcow2Layer implements Layer {
   readonly identity: LayerIdentity;
   readonly granularity: number;
   readonly mappingTableSpan: number;
-  private readonly geometry: L2Geometry;
+  readonly l2Geometry: L2Geometry;
   private lastCompressed: { hostOffset: number; data: Uint8Array } | null = null;
   /** Only for sources whose every read is a round trip (remote ones). */
   private readonly tablesAhead: TableReadAhead | null;
@@ -170,7 +170,7 @@ export class Qcow2Layer implements Layer {
       file: sourceIdentity(source),
       view: `l1@${l1.offset}+${l1.size}/${virtualSize}`,
     };
-    this.geometry = {
+    this.l2Geometry = {
       clusterSize: this.clusterSize,
       clusterBits: info.clusterBits,
       l2Entries: this.l2Entries,
@@ -742,6 +742,16 @@ export class Qcow2Layer implements Layer {
     };
   }
 
+  async mappingEntries(offset: number): Promise<MappingEntries | undefined> {
+    const table = await this.tableFor(Math.floor(offset / this.mappingTableSpan));
+    if (table === null) return undefined;
+    const view = table.view;
+    return {
+      bytes: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      entrySize: this.entrySize,
+    };
+  }
+
   storageSync(offset: number, maxLength: number): LayerStorage | undefined {
     const l1Index = Math.floor(offset / this.mappingTableSpan);
     const l2Offset = this.l1.offsetAt(l1Index);
@@ -789,7 +799,7 @@ export class Qcow2Layer implements Layer {
       table.guestStart + this.mappingTableSpan,
       this.virtualSize,
     );
-    const run = scanL2(table, this.geometry, offset, Math.max(limit, offset + 1));
+    const run = scanL2(table, this.l2Geometry, offset, Math.max(limit, offset + 1));
     const length = Math.max(1, run.length);
     // Whole literals: a diff builds one per changed cluster, and adding fields one by one costs more.
     let out: LayerStorage;

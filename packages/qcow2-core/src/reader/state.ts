@@ -8,6 +8,7 @@ import type { GuestRange, Layer, LayerExtent, LayerIdentity, LayerStorage } from
 import { assertReadable } from "./open-checks.js";
 import { Qcow1Layer } from "./qcow1-layer.js";
 import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
+import type { L2Geometry } from "./l2-storage.js";
 import type { MappingEntries } from "./shared-tables.js";
 
 /**
@@ -192,6 +193,7 @@ class MetadataOnlyLayer implements Layer {
   readonly identity: LayerIdentity;
   readonly granularity: number;
   readonly mappingTableSpan?: number;
+  readonly l2Geometry?: L2Geometry;
 
   constructor(readonly inner: Layer) {
     this.name = inner.name;
@@ -200,6 +202,7 @@ class MetadataOnlyLayer implements Layer {
     this.identity = inner.identity;
     this.granularity = inner.granularity;
     if (inner.mappingTableSpan !== undefined) this.mappingTableSpan = inner.mappingTableSpan;
+    if (inner.l2Geometry !== undefined) this.l2Geometry = inner.l2Geometry;
   }
 
   storage(offset: number, maxLength: number): Promise<LayerStorage> {
@@ -216,6 +219,10 @@ class MetadataOnlyLayer implements Layer {
 
   mappingEntriesSync(offset: number): MappingEntries | undefined {
     return this.inner.mappingEntriesSync?.(offset);
+  }
+
+  async mappingEntries(offset: number): Promise<MappingEntries | undefined> {
+    return this.inner.mappingEntries?.(offset);
   }
 
   status(offset: number, maxLength: number): Promise<LayerExtent> {

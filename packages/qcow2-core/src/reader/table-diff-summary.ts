@@ -1,0 +1,377 @@
+import { isQcow2Error } from "../errors.js";
+import { compressedDescriptor, isCompressed, offsetField } from "../format/entry-words.js";
+import {
+  DATA,
+  hostUsable,
+  type L2Geometry,
+  standardKind,
+  UNALLOCATED,
+  ZERO,
+} from "./l2-storage.js";
+import type { Layer } from "./layer.js";
+import type { MappingEntries } from "./shared-tables.js";
+import type { DiskView } from "./state.js";
+
+const COMPRESSED = 3;
+
+/** What a metadata-only diff summary counts (see `diffSummary`). */
+export interface TableDiffSummary {
+  extents: number;
+  changedBytes: number;
+  /** The first extent, coalesced as the diff coalesces it. */
+  first: { start: number; length: number } | null;
+}
+
+/** One side's entry, decoded: kind, host offset (data, compressed), compressed length. */
+class Entry {
+  kind = UNALLOCATED;
+  offset = 0;
+  length = 0;
+
+  /** Whether the guest cluster after one stored as `this` continues its extent when stored as `next`. */
+  continuedBy(next: Entry, clusterSize: number): boolean {
+    if (this.kind !== next.kind) return false;
+    if (this.kind === DATA) return this.offset + clusterSize === next.offset;
+    if (this.kind === COMPRESSED) return this.offset === next.offset && this.length === next.length;
+    return true;
+  }
+
+  /** Same host bytes, or zeros on both sides: unchanged without a read. */
+  sameBytesAs(other: Entry): boolean {
+    if (this.kind <= ZERO && other.kind <= ZERO) return true;
+    if (this.kind !== other.kind) return false;
+    if (this.kind === DATA) return this.offset === other.offset;
+    return this.offset === other.offset && this.length === other.length;
+  }
+
+  copy(): Entry {
+    const e = new Entry();
+    e.kind = this.kind;
+    e.offset = this.offset;
+    e.length = this.length;
+    return e;
+  }
+}
+
+/**
+ * The changed clusters of one table pair, coalesced within the table, with
+ * how both sides store the first and the last changed cluster (to coalesce
+ * across tables). Immutable: kept for table pairs that recur.
+ */
+export interface TableRuns {
+  /** Guest start and length of each run. */
+  runs: Float64Array;
+  headA: Entry;
+  headB: Entry;
+  tailA: Entry;
+  tailB: Entry;
+}
+
+const NO_RUNS: TableRuns = {
+  runs: new Float64Array(0),
+  headA: new Entry(),
+  headB: new Entry(),
+  tailA: new Entry(),
+  tailB: new Entry(),
+};
+
+/** Numbers (run starts and lengths) one {@link TableMemo} keeps: 32 MiB. */
+const MEMO_NUMBERS = 1 << 22;
+
+/**
+ * Table pairs already compared, by both tables' host offsets and the guest
+ * range they map: the snapshots of one image share most of their tables, so
+ * summarising each against the active disk meets the same pairs again.
+ */
+export class TableMemo {
+  private readonly pairs = new Map<string, TableRuns>();
+  private numbers = 0;
+
+  get(key: string): TableRuns | undefined {
+    return this.pairs.get(key);
+  }
+
+  set(key: string, runs: TableRuns): void {
+    if (this.numbers + runs.runs.length > MEMO_NUMBERS) return;
+    this.numbers += runs.runs.length;
+    this.pairs.set(key, runs);
+  }
+}
+
+/**
+ * The metadata-only diff summary of two views of one QCOW2 file (a snapshot
+ * and the active disk, two snapshots), computed entry by entry on the raw L2
+ * tables: tables both sides share are skipped, entries whose words match are
+ * skipped in bulk, and each differing pair is decoded in place, with no
+ * object per extent. With `memo`, a table pair met before is not read or
+ * compared again. The audit summarises every snapshot this way, where a
+ * long-lived image's snapshots differ from the active disk in thousands of
+ * scattered clusters each.
+ *
+ * `null` when the shortcut does not apply, and the caller walks the views
+ * instead: a backing chain below, an external data file, extended L2
+ * entries, views of different sizes, or an entry the reader would refuse (a
+ * misaligned or out-of-range host offset), so that the walk reports it as it
+ * always does. Its answer equals the walk's (the core suites compare them).
+ */
+export async function tableDiffSummary(
+  from: DiskView,
+  to: DiskView,
+  memo?: TableMemo,
+): Promise<TableDiffSummary | null> {
+  const a = from.layers[0];
+  const b = to.layers[0];
+  const size = from.virtualSize;
+  if (
+    a === undefined ||
+    b === undefined ||
+    from.layers.length !== 1 ||
+    to.layers.length !== 1 ||
+    a.identity.file !== b.identity.file ||
+    to.virtualSize !== size ||
+    a.virtualSize !== size ||
+    b.virtualSize !== size
+  )
+    return null;
+  const g = plainGeometry(a);
+  const span = a.mappingTableSpan;
+  if (g === null || plainGeometry(b) === null || span === undefined) return null;
+  if (b.l2Geometry?.clusterSize !== g.clusterSize || b.mappingTableSpan !== span) return null;
+  const comparer = new TableComparer(g);
+  const summary = new Summary(g.clusterSize);
+  try {
+    for (let start = 0; start < size; start += span) {
+      const atA = (a.mappingTableAt as (o: number) => number)(start);
+      const atB = (b.mappingTableAt as (o: number) => number)(start);
+      if (atA === atB) continue;
+      if (atA < 0 || atB < 0) return null;
+      const length = Math.min(span, size - start);
+      const key = `${atA}:${atB}:${start}:${length}`;
+      let runs = memo?.get(key);
+      if (runs === undefined) {
+        const pair = await loadPair(a, b, start, comparer);
+        const compared = pair === null ? null : comparer.compare(pair[0], pair[1], start, length);
+        if (compared === null) return null;
+        runs = compared;
+        memo?.set(key, runs);
+      }
+      summary.add(runs);
+    }
+  } catch (e) {
+    // The walk meets the same table and reports it its own way.
+    if (isQcow2Error(e)) return null;
+    throw e;
+  }
+  return summary.result();
+}
+
+/** The layer's entry geometry when it is one this shortcut decodes (standard entries, no data file). */
+function plainGeometry(layer: Layer): L2Geometry | null {
+  const g = layer.l2Geometry;
+  if (
+    g === undefined ||
+    g.extendedL2 ||
+    g.dataFile ||
+    layer.mappingEntries === undefined ||
+    layer.mappingEntriesSync === undefined ||
+    layer.mappingTableAt === undefined
+  )
+    return null;
+  return g;
+}
+
+/**
+ * Both sides' table bytes at `start` (`zeros` for a side without a table),
+ * taken once both are read: reading the second may recycle a buffer.
+ */
+async function loadPair(
+  a: Layer,
+  b: Layer,
+  start: number,
+  zeros: { readonly zeros: Uint8Array },
+): Promise<[Uint8Array, Uint8Array] | null> {
+  await (a.mappingEntries as (o: number) => Promise<MappingEntries | undefined>)(start);
+  await (b.mappingEntries as (o: number) => Promise<MappingEntries | undefined>)(start);
+  const ta = entriesOrZeros(a, start, zeros);
+  const tb = entriesOrZeros(b, start, zeros);
+  return ta === undefined || tb === undefined ? null : [ta, tb];
+}
+
+function entriesOrZeros(
+  layer: Layer,
+  start: number,
+  zeros: { readonly zeros: Uint8Array },
+): Uint8Array | undefined {
+  if ((layer.mappingTableAt as (o: number) => number)(start) === 0) return zeros.zeros;
+  const e = (layer.mappingEntriesSync as (o: number) => MappingEntries | undefined)(start);
+  return e === undefined || e.entrySize !== 8 ? undefined : e.bytes;
+}
+
+/** Compares table pairs entry by entry into {@link TableRuns}. */
+export class TableComparer {
+  private zeroTable: Uint8Array | undefined;
+  private scratch = new Float64Array(256);
+  private used = 0;
+  private pendingEnd = -1;
+  // The last changed cluster on each side, and the cluster being decoded.
+  private tailA = new Entry();
+  private tailB = new Entry();
+  private curA = new Entry();
+  private curB = new Entry();
+
+  constructor(private readonly g: L2Geometry) {}
+
+  /** The entries of a side without a table (made when first needed: fresh memory is not free). */
+  get zeros(): Uint8Array {
+    this.zeroTable ??= new Uint8Array(this.g.clusterSize);
+    return this.zeroTable;
+  }
+
+  /**
+   * The changed clusters of the table pair mapping `[start, start + length)`;
+   * `null` at an entry the reader would refuse.
+   */
+  compare(bytesA: Uint8Array, bytesB: Uint8Array, start: number, length: number): TableRuns | null {
+    const cs = this.g.clusterSize;
+    const n = Math.ceil(length / cs);
+    const va = new DataView(bytesA.buffer, bytesA.byteOffset, n * 8);
+    const vb = new DataView(bytesB.buffer, bytesB.byteOffset, n * 8);
+    // Whole entries compared as doubles: equal doubles are equal words except
+    // +0 and -0, entries 0 and 0x80 (big-endian), both unallocated. Unequal
+    // doubles (NaN too) are decoded.
+    const aligned = bytesA.byteOffset % 8 === 0 && bytesB.byteOffset % 8 === 0;
+    const fa = aligned ? new Float64Array(bytesA.buffer, bytesA.byteOffset, n) : null;
+    const fb = aligned ? new Float64Array(bytesB.buffer, bytesB.byteOffset, n) : null;
+    const end = start + length;
+    this.used = 0;
+    this.pendingEnd = -1;
+    let headA: Entry | null = null;
+    let headB: Entry | null = null;
+    for (let j = 0; j < n; j++) {
+      if (fa !== null && fb !== null) {
+        while (j < n && fa[j] === fb[j]) j++;
+        if (j === n) break;
+      } else if (
+        va.getUint32(j * 8) === vb.getUint32(j * 8) &&
+        va.getUint32(j * 8 + 4) === vb.getUint32(j * 8 + 4)
+      ) {
+        continue;
+      }
+      if (!this.decode(va, j * 8, this.curA) || !this.decode(vb, j * 8, this.curB)) return null;
+      if (this.curA.sameBytesAs(this.curB)) continue;
+      headA ??= this.curA.copy();
+      headB ??= this.curB.copy();
+      const at = start + j * cs;
+      this.push(at, Math.min(cs, end - at));
+    }
+    if (headA === null || headB === null) return NO_RUNS;
+    return {
+      runs: this.scratch.slice(0, this.used),
+      headA,
+      headB,
+      tailA: this.tailA.copy(),
+      tailB: this.tailB.copy(),
+    };
+  }
+
+  /** Decodes the entry at byte `at` into `out`; false where the reader refuses it. */
+  private decode(view: DataView, at: number, out: Entry): boolean {
+    const hi = view.getUint32(at);
+    const lo = view.getUint32(at + 4);
+    if (isCompressed(hi)) {
+      const d = compressedDescriptor(hi, lo, this.g.clusterBits);
+      if (d.hostOffset > Number.MAX_SAFE_INTEGER) return false;
+      out.kind = COMPRESSED;
+      out.offset = d.hostOffset;
+      out.length = d.length;
+      return true;
+    }
+    const kind = standardKind(hi, lo, this.g);
+    out.kind = kind;
+    out.offset = 0;
+    if (kind === UNALLOCATED) return true;
+    const host = offsetField(hi, lo);
+    out.offset = host;
+    // A zero cluster without a host cluster owns none; any other host offset must be usable.
+    return (kind === ZERO && host === 0) || hostUsable(host, this.g.clusterSize);
+  }
+
+  /** Adds a changed cluster (or the disk's last, shorter one), extending the last run when it continues. */
+  private push(start: number, length: number): void {
+    const cs = this.g.clusterSize;
+    if (
+      this.pendingEnd === start &&
+      this.tailA.continuedBy(this.curA, cs) &&
+      this.tailB.continuedBy(this.curB, cs)
+    ) {
+      (this.scratch[this.used - 1] as number) += length;
+    } else {
+      if (this.used + 2 > this.scratch.length) {
+        const bigger = new Float64Array(this.scratch.length * 2);
+        bigger.set(this.scratch);
+        this.scratch = bigger;
+      }
+      this.scratch[this.used++] = start;
+      this.scratch[this.used++] = length;
+    }
+    this.pendingEnd = start + length;
+    // The decoded clusters become the tails; the old tails are decoded into next.
+    const a = this.tailA;
+    this.tailA = this.curA;
+    this.curA = a;
+    const b = this.tailB;
+    this.tailB = this.curB;
+    this.curB = b;
+  }
+}
+
+/** Folds table pairs' runs, in guest order, into the diff's totals. */
+export class Summary {
+  private extents = 0;
+  private changedBytes = 0;
+  private first: { start: number; length: number } | null = null;
+  private pendingStart = -1;
+  private pendingEnd = -1;
+  private tailA: Entry | null = null;
+  private tailB: Entry | null = null;
+
+  constructor(private readonly clusterSize: number) {}
+
+  add(t: TableRuns): void {
+    const runs = t.runs;
+    for (let r = 0; r < runs.length; r += 2) {
+      const start = runs[r] as number;
+      const length = runs[r + 1] as number;
+      this.changedBytes += length;
+      if (
+        r === 0 &&
+        this.pendingEnd === start &&
+        (this.tailA as Entry).continuedBy(t.headA, this.clusterSize) &&
+        (this.tailB as Entry).continuedBy(t.headB, this.clusterSize)
+      ) {
+        this.pendingEnd += length;
+        continue;
+      }
+      this.close();
+      this.pendingStart = start;
+      this.pendingEnd = start + length;
+    }
+    if (runs.length > 0) {
+      this.tailA = t.tailA;
+      this.tailB = t.tailB;
+    }
+  }
+
+  result(): TableDiffSummary {
+    this.close();
+    return { extents: this.extents, changedBytes: this.changedBytes, first: this.first };
+  }
+
+  private close(): void {
+    if (this.pendingStart < 0) return;
+    this.extents++;
+    this.first ??= { start: this.pendingStart, length: this.pendingEnd - this.pendingStart };
+    this.pendingStart = -1;
+    this.pendingEnd = -1;
+  }
+}
