@@ -54,29 +54,26 @@ class Entry {
 }
 
 /**
- * The changed clusters of one table pair, coalesced within the table, with
- * how both sides store the first and the last changed cluster (to coalesce
- * across tables). Immutable: kept for table pairs that recur.
+ * The changed clusters of one table pair, coalesced within the table: how
+ * many runs and bytes, where the first run starts and how long it is, where
+ * the last one ends, and how both sides store the first and the last changed
+ * cluster (to coalesce with the tables before and after). Immutable: kept
+ * for table pairs that recur.
  */
 export interface TableRuns {
-  /** Guest start and length of each run. */
-  runs: Float64Array;
+  runs: number;
+  bytes: number;
+  firstStart: number;
+  firstLength: number;
+  lastEnd: number;
   headA: Entry;
   headB: Entry;
   tailA: Entry;
   tailB: Entry;
 }
 
-const NO_RUNS: TableRuns = {
-  runs: new Float64Array(0),
-  headA: new Entry(),
-  headB: new Entry(),
-  tailA: new Entry(),
-  tailB: new Entry(),
-};
-
-/** Numbers (run starts and lengths) one {@link TableMemo} keeps: 32 MiB. */
-const MEMO_NUMBERS = 1 << 22;
+/** Table pairs one {@link TableMemo} keeps (a few hundred bytes each). */
+const MEMO_PAIRS = 1 << 18;
 
 /**
  * Table pairs already compared, by both tables' host offsets and the guest
@@ -85,16 +82,13 @@ const MEMO_NUMBERS = 1 << 22;
  */
 export class TableMemo {
   private readonly pairs = new Map<string, TableRuns>();
-  private numbers = 0;
 
   get(key: string): TableRuns | undefined {
     return this.pairs.get(key);
   }
 
   set(key: string, runs: TableRuns): void {
-    if (this.numbers + runs.runs.length > MEMO_NUMBERS) return;
-    this.numbers += runs.runs.length;
-    this.pairs.set(key, runs);
+    if (this.pairs.size < MEMO_PAIRS) this.pairs.set(key, runs);
   }
 }
 
@@ -210,12 +204,16 @@ function entriesOrZeros(
 /** Compares table pairs entry by entry into {@link TableRuns}. */
 export class TableComparer {
   private zeroTable: Uint8Array | undefined;
-  private scratch = new Float64Array(256);
-  private used = 0;
-  private pendingEnd = -1;
-  // The last changed cluster on each side, and the cluster being decoded.
+  // The table being compared: its runs so far, and the last changed cluster on each side.
+  private runs = 0;
+  private bytes = 0;
+  private firstStart = -1;
+  private firstLength = 0;
+  private runStart = -1;
+  private runEnd = -1;
   private tailA = new Entry();
   private tailB = new Entry();
+  // The cluster being decoded.
   private curA = new Entry();
   private curB = new Entry();
 
@@ -243,8 +241,11 @@ export class TableComparer {
     const fa = aligned ? new Float64Array(bytesA.buffer, bytesA.byteOffset, n) : null;
     const fb = aligned ? new Float64Array(bytesB.buffer, bytesB.byteOffset, n) : null;
     const end = start + length;
-    this.used = 0;
-    this.pendingEnd = -1;
+    this.runs = 0;
+    this.bytes = 0;
+    this.firstStart = -1;
+    this.runStart = -1;
+    this.runEnd = -1;
     let headA: Entry | null = null;
     let headB: Entry | null = null;
     for (let j = 0; j < n; j++) {
@@ -265,8 +266,13 @@ export class TableComparer {
       this.push(at, Math.min(cs, end - at));
     }
     if (headA === null || headB === null) return NO_RUNS;
+    this.closeRun();
     return {
-      runs: this.scratch.slice(0, this.used),
+      runs: this.runs,
+      bytes: this.bytes,
+      firstStart: this.firstStart,
+      firstLength: this.firstLength,
+      lastEnd: this.runEnd,
       headA,
       headB,
       tailA: this.tailA.copy(),
@@ -296,25 +302,21 @@ export class TableComparer {
     return (kind === ZERO && host === 0) || hostUsable(host, this.g.clusterSize);
   }
 
-  /** Adds a changed cluster (or the disk's last, shorter one), extending the last run when it continues. */
+  /** Adds a changed cluster (or the disk's last, shorter one), extending the run when it continues. */
   private push(start: number, length: number): void {
     const cs = this.g.clusterSize;
+    this.bytes += length;
     if (
-      this.pendingEnd === start &&
-      this.tailA.continuedBy(this.curA, cs) &&
-      this.tailB.continuedBy(this.curB, cs)
+      !(
+        this.runEnd === start &&
+        this.tailA.continuedBy(this.curA, cs) &&
+        this.tailB.continuedBy(this.curB, cs)
+      )
     ) {
-      (this.scratch[this.used - 1] as number) += length;
-    } else {
-      if (this.used + 2 > this.scratch.length) {
-        const bigger = new Float64Array(this.scratch.length * 2);
-        bigger.set(this.scratch);
-        this.scratch = bigger;
-      }
-      this.scratch[this.used++] = start;
-      this.scratch[this.used++] = length;
+      this.closeRun();
+      this.runStart = start;
     }
-    this.pendingEnd = start + length;
+    this.runEnd = start + length;
     // The decoded clusters become the tails; the old tails are decoded into next.
     const a = this.tailA;
     this.tailA = this.curA;
@@ -323,14 +325,37 @@ export class TableComparer {
     this.tailB = this.curB;
     this.curB = b;
   }
+
+  /** Counts the run just ended (the first one is remembered). */
+  private closeRun(): void {
+    if (this.runStart < 0) return;
+    this.runs++;
+    if (this.firstStart < 0) {
+      this.firstStart = this.runStart;
+      this.firstLength = this.runEnd - this.runStart;
+    }
+  }
 }
+
+const NO_RUNS: TableRuns = {
+  runs: 0,
+  bytes: 0,
+  firstStart: -1,
+  firstLength: 0,
+  lastEnd: -1,
+  headA: new Entry(),
+  headB: new Entry(),
+  tailA: new Entry(),
+  tailB: new Entry(),
+};
 
 /** Folds table pairs' runs, in guest order, into the diff's totals. */
 export class Summary {
   private extents = 0;
   private changedBytes = 0;
   private first: { start: number; length: number } | null = null;
-  private pendingStart = -1;
+  /** The first extent may still grow (it is the pending one). */
+  private firstOpen = false;
   private pendingEnd = -1;
   private tailA: Entry | null = null;
   private tailB: Entry | null = null;
@@ -338,40 +363,31 @@ export class Summary {
   constructor(private readonly clusterSize: number) {}
 
   add(t: TableRuns): void {
-    const runs = t.runs;
-    for (let r = 0; r < runs.length; r += 2) {
-      const start = runs[r] as number;
-      const length = runs[r + 1] as number;
-      this.changedBytes += length;
-      if (
-        r === 0 &&
-        this.pendingEnd === start &&
-        (this.tailA as Entry).continuedBy(t.headA, this.clusterSize) &&
-        (this.tailB as Entry).continuedBy(t.headB, this.clusterSize)
-      ) {
-        this.pendingEnd += length;
-        continue;
-      }
-      this.close();
-      this.pendingStart = start;
-      this.pendingEnd = start + length;
+    if (t.runs === 0) return;
+    this.changedBytes += t.bytes;
+    const merges =
+      this.pendingEnd === t.firstStart &&
+      (this.tailA as Entry).continuedBy(t.headA, this.clusterSize) &&
+      (this.tailB as Entry).continuedBy(t.headB, this.clusterSize);
+    if (merges) {
+      // The pending extent goes on into this table's first run.
+      this.extents += t.runs - 1;
+      if (this.firstOpen && this.first !== null) this.first.length += t.firstLength;
+    } else {
+      this.extents += t.runs;
+      if (this.first === null) {
+        this.first = { start: t.firstStart, length: t.firstLength };
+        this.firstOpen = true;
+      } else this.firstOpen = false;
     }
-    if (runs.length > 0) {
-      this.tailA = t.tailA;
-      this.tailB = t.tailB;
-    }
+    // A second run in this table closes the first extent.
+    if (t.runs > 1) this.firstOpen = false;
+    this.pendingEnd = t.lastEnd;
+    this.tailA = t.tailA;
+    this.tailB = t.tailB;
   }
 
   result(): TableDiffSummary {
-    this.close();
     return { extents: this.extents, changedBytes: this.changedBytes, first: this.first };
-  }
-
-  private close(): void {
-    if (this.pendingStart < 0) return;
-    this.extents++;
-    this.first ??= { start: this.pendingStart, length: this.pendingEnd - this.pendingStart };
-    this.pendingStart = -1;
-    this.pendingEnd = -1;
   }
 }
