@@ -190,7 +190,7 @@ export async function examineImage(
   // The check reads every snapshot's tables: the divergence of each from the active disk is
   // learnt from them as they pass, not read again.
   const learnt =
-    !options.quick && !refused && snapshots !== undefined
+    !options.quick && !refused && snapshots?.snapshots.some((s) => s.pastEof === "none")
       ? SnapshotDivergence.of(info, source.size)
       : null;
   const checkFindings: Qcow2Anomaly[] = [];
