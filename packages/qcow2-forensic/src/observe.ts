@@ -31,16 +31,23 @@ export function observe(anomaly: Qcow2Anomaly): Observation {
   };
 }
 
-/** {@link observe} without the note: for a finding that folds into its code's summary. */
-function observeForFold(anomaly: Qcow2Anomaly): Observation {
+/**
+ * The finding of an anomaly that folds into its code's summary: what the
+ * summary reads (severity, category, source, evidence locations), no note;
+ * the evidence is the kind's own, made fresh for this call.
+ */
+function foldingFinding(anomaly: Qcow2Anomaly, source: Source): Finding {
   const kind = kindOf(anomaly.code as AnomalyCode);
   const a = anomaly as AnomalyOf<typeof anomaly.code>;
+  const evidence = (kind.evidence as (x: typeof a) => ReturnType<typeof kind.evidence>)(a);
   return {
-    severity: kind.severity,
+    ...(kind.severity === undefined ? {} : { severity: kind.severity }),
     category: kind.category,
     code: anomaly.code,
     note: "",
-    evidence: (kind.evidence as (x: typeof a) => ReturnType<typeof kind.evidence>)(a),
+    // Its own copy: a summary takes its head's source, and callers may own theirs.
+    source: { ...source },
+    evidence,
   };
 }
 
@@ -82,7 +89,7 @@ export function toFindings(
     kept.set(a.code, n + 1);
     const folds =
       Number.isSafeInteger(max) && max > 0 && (counts.get(a.code) as number) > max && n >= max - 1;
-    return toFinding(folds ? observeForFold(a) : observe(a), source);
+    return folds ? foldingFinding(a, source) : toFinding(observe(a), source);
   });
   return foldFindings(sortFindings(findings), max);
 }

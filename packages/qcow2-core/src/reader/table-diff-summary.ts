@@ -23,7 +23,7 @@ export interface TableDiffSummary {
 }
 
 /** One side's entry, decoded: kind, host offset (data, compressed), compressed length. */
-class Entry {
+export class Entry {
   kind = UNALLOCATED;
   offset = 0;
   length = 0;
@@ -46,10 +46,14 @@ class Entry {
 
   copy(): Entry {
     const e = new Entry();
-    e.kind = this.kind;
-    e.offset = this.offset;
-    e.length = this.length;
+    e.set(this);
     return e;
+  }
+
+  set(other: Entry): void {
+    this.kind = other.kind;
+    this.offset = other.offset;
+    this.length = other.length;
   }
 }
 
@@ -201,10 +205,38 @@ function entriesOrZeros(
   return e === undefined || e.entrySize !== 8 ? undefined : e.bytes;
 }
 
+/** Decodes the standard L2 entry at byte `at` into `out`; false where the reader refuses it. */
+export function decodeEntry(view: DataView, at: number, g: L2Geometry, out: Entry): boolean {
+  const hi = view.getUint32(at);
+  const lo = view.getUint32(at + 4);
+  if (isCompressed(hi)) {
+    const d = compressedDescriptor(hi, lo, g.clusterBits);
+    if (d.hostOffset > Number.MAX_SAFE_INTEGER) return false;
+    out.kind = COMPRESSED;
+    out.offset = d.hostOffset;
+    out.length = d.length;
+    return true;
+  }
+  const kind = standardKind(hi, lo, g);
+  out.kind = kind;
+  out.offset = 0;
+  out.length = 0;
+  if (kind === UNALLOCATED) return true;
+  const host = offsetField(hi, lo);
+  out.offset = host;
+  // A zero cluster without a host cluster owns none; any other host offset must be usable.
+  return (kind === ZERO && host === 0) || hostUsable(host, g.clusterSize);
+}
+
 /** Compares table pairs entry by entry into {@link TableRuns}. */
 export class TableComparer {
   private zeroTable: Uint8Array | undefined;
-  // The table being compared: its runs so far, and the last changed cluster on each side.
+  // The table being compared: the guest range it maps, its runs so far, the first and the
+  // last changed cluster on each side.
+  private start = 0;
+  private end = 0;
+  private headA: Entry | null = null;
+  private headB: Entry | null = null;
   private runs = 0;
   private bytes = 0;
   private firstStart = -1;
@@ -240,14 +272,7 @@ export class TableComparer {
     const aligned = bytesA.byteOffset % 8 === 0 && bytesB.byteOffset % 8 === 0;
     const fa = aligned ? new Float64Array(bytesA.buffer, bytesA.byteOffset, n) : null;
     const fb = aligned ? new Float64Array(bytesB.buffer, bytesB.byteOffset, n) : null;
-    const end = start + length;
-    this.runs = 0;
-    this.bytes = 0;
-    this.firstStart = -1;
-    this.runStart = -1;
-    this.runEnd = -1;
-    let headA: Entry | null = null;
-    let headB: Entry | null = null;
+    this.begin(start, length);
     for (let j = 0; j < n; j++) {
       if (fa !== null && fb !== null) {
         while (j < n && fa[j] === fb[j]) j++;
@@ -258,14 +283,51 @@ export class TableComparer {
       ) {
         continue;
       }
-      if (!this.decode(va, j * 8, this.curA) || !this.decode(vb, j * 8, this.curB)) return null;
-      if (this.curA.sameBytesAs(this.curB)) continue;
-      headA ??= this.curA.copy();
-      headB ??= this.curB.copy();
-      const at = start + j * cs;
-      this.push(at, Math.min(cs, end - at));
+      const g = this.g;
+      if (!decodeEntry(va, j * 8, g, this.curA) || !decodeEntry(vb, j * 8, g, this.curB))
+        return null;
+      if (!this.curA.sameBytesAs(this.curB)) this.add(j, this.curA, this.curB);
     }
-    if (headA === null || headB === null) return NO_RUNS;
+    return this.finish();
+  }
+
+  /** Starts the runs of a table pair mapping `[start, start + length)`, its changed clusters to {@link add}. */
+  begin(start: number, length: number): void {
+    this.start = start;
+    this.end = start + length;
+    this.runs = 0;
+    this.bytes = 0;
+    this.firstStart = -1;
+    this.runStart = -1;
+    this.runEnd = -1;
+    this.headA = null;
+    this.headB = null;
+  }
+
+  /**
+   * Adds changed entry `j` (in order), stored as `a` and `b` on the two
+   * sides: the cluster, or the disk's last, shorter one. Extends the run
+   * when it continues it.
+   */
+  add(j: number, a: Entry, b: Entry): void {
+    const cs = this.g.clusterSize;
+    const at = this.start + j * cs;
+    const length = Math.min(cs, this.end - at);
+    this.headA ??= a.copy();
+    this.headB ??= b.copy();
+    this.bytes += length;
+    if (!(this.runEnd === at && this.tailA.continuedBy(a, cs) && this.tailB.continuedBy(b, cs))) {
+      this.closeRun();
+      this.runStart = at;
+    }
+    this.runEnd = at + length;
+    this.tailA.set(a);
+    this.tailB.set(b);
+  }
+
+  /** The runs of the table pair begun. */
+  finish(): TableRuns {
+    if (this.headA === null || this.headB === null) return NO_RUNS;
     this.closeRun();
     return {
       runs: this.runs,
@@ -273,57 +335,11 @@ export class TableComparer {
       firstStart: this.firstStart,
       firstLength: this.firstLength,
       lastEnd: this.runEnd,
-      headA,
-      headB,
+      headA: this.headA,
+      headB: this.headB,
       tailA: this.tailA.copy(),
       tailB: this.tailB.copy(),
     };
-  }
-
-  /** Decodes the entry at byte `at` into `out`; false where the reader refuses it. */
-  private decode(view: DataView, at: number, out: Entry): boolean {
-    const hi = view.getUint32(at);
-    const lo = view.getUint32(at + 4);
-    if (isCompressed(hi)) {
-      const d = compressedDescriptor(hi, lo, this.g.clusterBits);
-      if (d.hostOffset > Number.MAX_SAFE_INTEGER) return false;
-      out.kind = COMPRESSED;
-      out.offset = d.hostOffset;
-      out.length = d.length;
-      return true;
-    }
-    const kind = standardKind(hi, lo, this.g);
-    out.kind = kind;
-    out.offset = 0;
-    if (kind === UNALLOCATED) return true;
-    const host = offsetField(hi, lo);
-    out.offset = host;
-    // A zero cluster without a host cluster owns none; any other host offset must be usable.
-    return (kind === ZERO && host === 0) || hostUsable(host, this.g.clusterSize);
-  }
-
-  /** Adds a changed cluster (or the disk's last, shorter one), extending the run when it continues. */
-  private push(start: number, length: number): void {
-    const cs = this.g.clusterSize;
-    this.bytes += length;
-    if (
-      !(
-        this.runEnd === start &&
-        this.tailA.continuedBy(this.curA, cs) &&
-        this.tailB.continuedBy(this.curB, cs)
-      )
-    ) {
-      this.closeRun();
-      this.runStart = start;
-    }
-    this.runEnd = start + length;
-    // The decoded clusters become the tails; the old tails are decoded into next.
-    const a = this.tailA;
-    this.tailA = this.curA;
-    this.curA = a;
-    const b = this.tailB;
-    this.tailB = this.curB;
-    this.curB = b;
   }
 
   /** Counts the run just ended (the first one is remembered). */

@@ -140,6 +140,9 @@ export async function readPadded(
   return out;
 }
 
+/** Reads up to this many bytes go through a source's synchronous read when it has one. */
+const SYNC_READ_MAX = 64 * 1024;
+
 /**
  * Fills `target` with the bytes at `position`, zero-filling past end of file
  * (as {@link readPadded}) — straight into the caller's buffer when the source
@@ -152,7 +155,20 @@ export async function readIntoPadded(
 ): Promise<void> {
   let n = 0;
   if (position < source.size) {
-    if (source.readInto) {
+    const sync = source.readIntoSync;
+    if (sync !== undefined && target.length <= SYNC_READ_MAX) {
+      // A small read of a local file costs less done at once than as a round trip through
+      // libuv's thread pool: guest probes read sector by sector, state after state.
+      try {
+        n = sync.call(
+          source,
+          target.subarray(0, Math.min(target.length, source.size - position)),
+          position,
+        );
+      } catch (cause) {
+        throw readFailure(source, position, target.length, cause);
+      }
+    } else if (source.readInto) {
       try {
         n = await source.readInto(
           target.subarray(0, Math.min(target.length, source.size - position)),
