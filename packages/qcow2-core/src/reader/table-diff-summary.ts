@@ -266,17 +266,20 @@ export class TableComparer {
     const n = Math.ceil(length / cs);
     const va = new DataView(bytesA.buffer, bytesA.byteOffset, n * 8);
     const vb = new DataView(bytesB.buffer, bytesB.byteOffset, n * 8);
-    // Whole entries compared as doubles: equal doubles are equal words except
-    // +0 and -0, entries 0 and 0x80 (big-endian), both unallocated. Unequal
-    // doubles (NaN too) are decoded.
-    const aligned = bytesA.byteOffset % 8 === 0 && bytesB.byteOffset % 8 === 0;
-    const fa = aligned ? new Float64Array(bytesA.buffer, bytesA.byteOffset, n) : null;
-    const fb = aligned ? new Float64Array(bytesB.buffer, bytesB.byteOffset, n) : null;
+    // Compared as 32-bit words: most words are small integers, which even code not yet
+    // optimised compares without allocating (doubles would be boxed, one per load).
+    const aligned = bytesA.byteOffset % 4 === 0 && bytesB.byteOffset % 4 === 0;
+    const wa = aligned ? new Int32Array(bytesA.buffer, bytesA.byteOffset, n * 2) : null;
+    const wb = aligned ? new Int32Array(bytesB.buffer, bytesB.byteOffset, n * 2) : null;
     this.begin(start, length);
     for (let j = 0; j < n; j++) {
-      if (fa !== null && fb !== null) {
-        while (j < n && fa[j] === fb[j]) j++;
-        if (j === n) break;
+      if (wa !== null && wb !== null) {
+        // Entries whose words match map identically: skipped without decoding.
+        let w = j * 2;
+        const last = n * 2;
+        while (w < last && wa[w] === wb[w]) w++;
+        if (w === last) break;
+        j = w >> 1;
       } else if (
         va.getUint32(j * 8) === vb.getUint32(j * 8) &&
         va.getUint32(j * 8 + 4) === vb.getUint32(j * 8 + 4)
