@@ -13,6 +13,7 @@ import type { L2Geometry } from "./l2-storage.js";
 import { wholeSectors } from "./layer.js";
 import {
   Summary,
+  sparseEntries,
   TableComparer,
   type TableDiffSummary,
   TableMemo,
@@ -63,6 +64,8 @@ export class SnapshotDivergence {
   private readonly snapshots = new Map<number, SnapshotTables>();
   private readonly comparer: TableComparer;
   private readonly memo = new TableMemo();
+  /** Per L1 index, the active table's non-zero entries when it is sparse (`null`: dense). */
+  private readonly activeSparse = new Map<number, Int32Array | null>();
 
   private constructor(
     info: Qcow2Info,
@@ -128,7 +131,13 @@ export class SnapshotDivergence {
     const length = Math.min(this.span, this.size - start);
     const key = pairKey(v.offset, y, start, length);
     if (this.memo.get(key) !== undefined) return;
-    const runs = this.comparer.compare(v.bytes, against, start, length);
+    const runs = this.comparer.compare(
+      v.bytes,
+      against,
+      start,
+      length,
+      this.sparseAt(v.l1Index, y),
+    );
     // A refused entry: no runs kept, and the summary leaves the snapshot to a walk.
     if (runs !== null) this.memo.set(key, runs);
   };
@@ -175,6 +184,21 @@ export class SnapshotDivergence {
       summary.add(runs);
     }
     return summary.result();
+  }
+
+  /** The non-zero entries of the active table at `t` (at offset `y`) when it is sparse. */
+  private sparseAt(t: number, y: number): Int32Array | undefined {
+    let found = this.activeSparse.get(t);
+    if (found === undefined) {
+      const bytes = this.tableBytes(y, t);
+      const entries = Math.ceil(
+        Math.min(this.span, this.size - t * this.span) / this.geometry.clusterSize,
+      );
+      const sparse = bytes === undefined ? undefined : sparseEntries(bytes, entries);
+      found = sparse ?? null;
+      this.activeSparse.set(t, found);
+    }
+    return found ?? undefined;
   }
 
   private visitL1(v: CheckTableVisit): void {

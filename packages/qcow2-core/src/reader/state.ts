@@ -4,11 +4,11 @@ import type { Qcow2Snapshot } from "../snapshots.js";
 import type { ByteSource } from "../source/byte-source.js";
 import { sourceIdentity } from "../source/identity.js";
 import { fflateDecompressor, fzstdDecompressor } from "./decompress.js";
+import type { L2Geometry } from "./l2-storage.js";
 import type { GuestRange, Layer, LayerExtent, LayerIdentity, LayerStorage } from "./layer.js";
 import { assertReadable } from "./open-checks.js";
 import { Qcow1Layer } from "./qcow1-layer.js";
 import { hasExternalDataFile, Qcow2Layer } from "./qcow2-layer.js";
-import type { L2Geometry } from "./l2-storage.js";
 import type { MappingEntries } from "./shared-tables.js";
 
 /**
