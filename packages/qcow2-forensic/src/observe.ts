@@ -79,10 +79,10 @@ export function toFindings(
   const max = options.maxFindingsPerCode ?? DEFAULT_MAX_FINDINGS_PER_CODE;
   const counts = new Map<string, number>();
   for (const a of anomalies) counts.set(a.code, (counts.get(a.code) ?? 0) + 1);
-  // A finding that will fold into its code's summary keeps only what the summary reads
-  // (severity, evidence): its note is never shown, and notes cost most. A code's severity is
-  // its kind's, so sorting keeps each code's findings in the order given: the n-th here is
-  // the n-th there.
+  // A finding that will fold into its code's summary is made with only what the summary reads
+  // (severity, category, source, evidence): its note is never shown, its parts never kept (an
+  // image of thousands of snapshots folds thousands). A code's severity is its kind's, so
+  // sorting keeps each code's findings in the order given: the n-th here is the n-th there.
   const kept = new Map<string, number>();
   const findings = anomalies.map((a) => {
     const n = kept.get(a.code) ?? 0;
