@@ -638,28 +638,20 @@ class Checker {
   /** Does again what checking the table recorded in `scan` did, without reading or decoding it. */
   private replayL2(scan: L2Scan): void {
     const refs = scan.refs;
-    const cs = this.cs;
-    const fileSize = this.source.size;
     for (let r = 0; r < refs.length; r += 3) {
       const code = refs[r + 2] as number;
-      const offset = refs[r] as number;
-      // Most references: one whole, aligned data cluster inside the file, counted straight
-      // (what `inc` does for it, without its general case; thousands of snapshots replay them).
-      if (code === 0 && offset % cs === 0 && offset < fileSize && !scan.exact.has(r)) {
-        const result = this.refs.increment(offset / cs, DATA_OWNER);
-        if (result !== 0) this.incremented(offset / cs, result, "data");
-        continue;
-      }
       if (code < 0) {
         this.problem(scan.problems[refs[r] as number] as CheckProblem);
         continue;
       }
-      this.inc(
-        refs[r] as number,
+      const offset = refs[r] as number;
+      this.incData(
+        offset,
         code === 0 ? this.cs : code,
         code === 0 ? "data" : "compressed-data",
-        refs[r + 1],
-        scan.exact.get(r),
+        refs[r + 1] as number,
+        // Exact offsets are kept only past 2^53, far past the end of any file.
+        offset < this.source.size ? undefined : scan.exact.get(r),
       );
     }
   }

@@ -361,8 +361,8 @@ export class TableComparer {
     return this.finish();
   }
 
-  /** Starts the runs of a table pair mapping `[start, start + length)`, its changed clusters to {@link add}. */
-  begin(start: number, length: number): void {
+  /** Starts the runs of the table pair mapping `[start, start + length)`. */
+  private begin(start: number, length: number): void {
     this.start = start;
     this.end = start + length;
     this.runs = 0;
@@ -379,7 +379,7 @@ export class TableComparer {
    * sides: the cluster, or the disk's last, shorter one. Extends the run
    * when it continues it.
    */
-  add(j: number, a: Entry, b: Entry): void {
+  private add(j: number, a: Entry, b: Entry): void {
     const cs = this.g.clusterSize;
     const at = this.start + j * cs;
     const length = Math.min(cs, this.end - at);
@@ -396,7 +396,7 @@ export class TableComparer {
   }
 
   /** The runs of the table pair begun. */
-  finish(): TableRuns {
+  private finish(): TableRuns {
     if (this.headA === null || this.headB === null) return NO_RUNS;
     this.closeRun();
     return {
