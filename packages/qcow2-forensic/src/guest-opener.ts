@@ -97,11 +97,11 @@ export function qcow2GuestOpener(source: ByteSource, options: OpenImageOptions =
   return async (state) => {
     if (state.kind !== "backing") {
       // Unreadable: each open then fails as it always did, with its own error.
-      known ??= inspect(source).then(
-        async (info) => ({ info, snapshots: await readSnapshots(source, info) }),
-        () => undefined,
-      );
-      const facts = await known.catch(() => undefined);
+      known ??= (async () => {
+        const info = await inspect(source);
+        return { info, snapshots: await readSnapshots(source, info) };
+      })().catch(() => undefined);
+      const facts = await known;
       const image = await Qcow2Image.open(borrowed(source), {
         ...options,
         ...(facts === undefined ? {} : { known: facts }),

@@ -153,22 +153,12 @@ export async function readIntoPadded(
   target: Uint8Array,
   position: number,
 ): Promise<void> {
+  // A small read of a local file costs less done at once than as a round trip through libuv's
+  // thread pool: guest probes read sector by sector, state after state.
+  if (target.length <= SYNC_READ_MAX && readSmallPaddedIntoSync(source, target, position)) return;
   let n = 0;
   if (position < source.size) {
-    const sync = source.readIntoSync;
-    if (sync !== undefined && target.length <= SYNC_READ_MAX) {
-      // A small read of a local file costs less done at once than as a round trip through
-      // libuv's thread pool: guest probes read sector by sector, state after state.
-      try {
-        n = sync.call(
-          source,
-          target.subarray(0, Math.min(target.length, source.size - position)),
-          position,
-        );
-      } catch (cause) {
-        throw readFailure(source, position, target.length, cause);
-      }
-    } else if (source.readInto) {
+    if (source.readInto) {
       try {
         n = await source.readInto(
           target.subarray(0, Math.min(target.length, source.size - position)),
