@@ -18,7 +18,7 @@ import {
   walkBackingChain,
 } from "@x/qcow2-core";
 import { compareSeverity } from "@x/report";
-import type { Qcow2Anomaly } from "./anomaly.js";
+import type { AnomalyCode, Qcow2Anomaly } from "./anomaly.js";
 import { audit } from "./audit.js";
 import { auditCheck, auditHeaderOffsets } from "./audit-check.js";
 import { auditDivergence } from "./audit-divergence.js";
@@ -108,15 +108,20 @@ function chainFacts(walk: ChainWalk): ChainFacts {
 
 /** Sorts anomalies by severity (highest first), then code; stable. */
 export function sortAnomalies(anomalies: readonly Qcow2Anomaly[]): Qcow2Anomaly[] {
-  return anomalies
-    .map((a, i) => ({ a, i }))
-    .sort(
-      (x, y) =>
-        compareSeverity(KINDS[y.a.code].severity, KINDS[x.a.code].severity) ||
-        x.a.code.localeCompare(y.a.code) ||
-        x.i - y.i,
-    )
-    .map((x) => x.a);
+  // A code has one severity, so the order is the codes' order with each code's anomalies kept
+  // as given: the anomalies can be thousands (one per snapshot), the codes are few. Codes are
+  // ASCII and compared by code unit as `sortFindings` does (`localeCompare` would start ICU's
+  // collator, about 9 ms, for the same order on these strings).
+  const byCode = new Map<AnomalyCode, Qcow2Anomaly[]>();
+  for (const a of anomalies) {
+    const list = byCode.get(a.code);
+    if (list === undefined) byCode.set(a.code, [a]);
+    else list.push(a);
+  }
+  const codes = [...byCode.keys()].sort(
+    (x, y) => compareSeverity(KINDS[y].severity, KINDS[x].severity) || (x < y ? -1 : 1),
+  );
+  return codes.flatMap((code) => byCode.get(code) as Qcow2Anomaly[]);
 }
 
 /**
