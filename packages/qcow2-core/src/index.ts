@@ -20,8 +20,6 @@ export {
   MAX_CENSUS_CELLS,
 } from "./check/census.js";
 export { type CheckOptions, type CheckTableVisit, check } from "./check/check.js";
-export { SnapshotDivergence } from "./reader/snapshot-divergence.js";
-export type { TableDiffSummary } from "./reader/table-diff-summary.js";
 export type { CheckProblem, CheckProblemKind, CheckReport, ClusterOwner } from "./check/types.js";
 export { isQcow2Error, Qcow2Error, type Qcow2ErrorCode, type Qcow2ErrorDetails } from "./errors.js";
 export { type BitmapEntry, decodeBitmapDirectory } from "./format/bitmap-directory.js";
@@ -135,6 +133,7 @@ export type {
 export type { MapExtent } from "./reader/map.js";
 export { MAX_READ_LENGTH, type OpenImageOptions, Qcow2Image } from "./reader/qcow2-image.js";
 export type { MappingEntries } from "./reader/shared-tables.js";
+export { SnapshotDivergence } from "./reader/snapshot-divergence.js";
 export {
   backingView,
   type DiskView,
@@ -146,6 +145,7 @@ export {
   parseStateRef,
   type StateRef,
 } from "./reader/state.js";
+export type { TableDiffSummary } from "./reader/table-diff-summary.js";
 export { type ViewDisk, viewDisk } from "./reader/view-disk.js";
 export {
   MAX_LISTED_ORPHANS,

@@ -99,7 +99,7 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
     }
   });
 
-  for (const name of ["varied", "v2", "boundary"]) {
+  for (const name of ["varied", "v2", "boundary", "reverted"]) {
     it(`${name}: every snapshot's summary equals the walk, with and without the check`, async () => {
       const image = images.find((i) => i.name === name) as SnapshotStatesImage;
       const { info, table, learnt, source } = await openLearnt(image.path);
@@ -144,6 +144,33 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
     } finally {
       await source.close();
     }
+  });
+
+  it("each L2 table read comes with exactly its entries that have a non-zero word", async () => {
+    let listed = 0;
+    for (const image of images) {
+      const source = await openFileSource(image.path);
+      try {
+        const info = await inspect(source);
+        await check(source, info, {
+          onTable: (v) => {
+            if (v.level !== 2 || v.bytes === null) return;
+            const view = new DataView(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
+            const expected: number[] = [];
+            for (let i = 0; i < v.bytes.length / 8; i++)
+              if (view.getUint32(i * 8) !== 0 || view.getUint32(i * 8 + 4) !== 0) expected.push(i);
+            expect(
+              [...(v.nonZero ?? [])],
+              `${image.name} table 0x${v.offset.toString(16)}`,
+            ).toEqual(expected);
+            listed += expected.length;
+          },
+        });
+      } finally {
+        await source.close();
+      }
+    }
+    expect(listed).toBeGreaterThan(100);
   });
 
   it("a snapshot table entry the reader refuses leaves that snapshot to the walk, which refuses it too", async () => {

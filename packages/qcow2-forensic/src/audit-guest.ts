@@ -20,6 +20,7 @@ import {
   type GuestDiskHandle,
   type GuestOpener,
   type GuestState,
+  type KnownImage,
   stateLabel,
 } from "./guest-opener.js";
 
@@ -84,10 +85,11 @@ const TIME_FIELDS = [
 async function readState(
   open: GuestOpener,
   state: GuestState,
+  known: KnownImage | undefined,
 ): Promise<{ layout: VolumeLayout; disk: GuestDiskHandle } | null> {
   let disk: GuestDiskHandle | null = null;
   try {
-    disk = await open(state);
+    disk = await open(state, known);
     if (disk === null) return null;
     return { layout: await readVolumes(disk), disk };
   } catch {
@@ -274,7 +276,13 @@ async function auditUnpartitioned(
 export async function auditGuest(
   open: GuestOpener,
   snapshots: readonly Qcow2Snapshot[],
-  options: { now?: Date; backing?: string | null; fileSize?: number } = {},
+  options: {
+    now?: Date;
+    backing?: string | null;
+    fileSize?: number;
+    /** The image's header and snapshot table, handed to `open` (see {@link GuestOpener}). */
+    known?: KnownImage;
+  } = {},
 ): Promise<GuestAudit> {
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
   // A snapshot whose L1 table lies outside the file has no disk to read (the container audit
@@ -312,7 +320,7 @@ export async function auditGuest(
   const states: GuestAudit["states"] = [];
   const extra: Qcow2Anomaly[] = [];
   for (const state of wanted) {
-    const read = await readState(open, state);
+    const read = await readState(open, state, options.known);
     if (read === null) continue;
     const label = stateLabel(state);
     try {

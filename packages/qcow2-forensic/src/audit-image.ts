@@ -234,6 +234,8 @@ export async function examineImage(
       ...(options.now === undefined ? {} : { now: options.now }),
       backing: info.backingFile?.name ?? null,
       fileSize: source.size,
+      // The snapshot table of an image of thousands of snapshots costs milliseconds to decode.
+      ...(snapshots === undefined ? {} : { known: { info, snapshots } }),
     });
     out.push(...guest.anomalies);
     options.onGuestTimes?.(guest.times);

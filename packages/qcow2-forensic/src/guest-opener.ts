@@ -42,12 +42,23 @@ export interface GuestDiskHandle extends GuestDisk {
   close(): Promise<void>;
 }
 
+/** The audited image's header and snapshot table, as `inspect` and `readSnapshots` answered. */
+export interface KnownImage {
+  info: Qcow2Info;
+  snapshots: SnapshotTable;
+}
+
 /**
  * Opens the guest disk of the audited image as of a state, or answers
  * `null` (or throws) when it cannot: a missing backing file, a missing
- * passphrase. The audit then leaves that state out.
+ * passphrase. The audit then leaves that state out. `known`, when given,
+ * is the audited image's header and snapshot table read from the same
+ * source (the audit has them): an opener need not read them again.
  */
-export type GuestOpener = (state: GuestState) => Promise<GuestDiskHandle | null>;
+export type GuestOpener = (
+  state: GuestState,
+  known?: KnownImage,
+) => Promise<GuestDiskHandle | null>;
 
 /** The source, without `close`: the caller of the audit owns it, not the images opened over it. */
 function borrowed(source: ByteSource): ByteSource {
@@ -93,15 +104,18 @@ function imageHandle(image: Qcow2Image): GuestDiskHandle {
 export function qcow2GuestOpener(source: ByteSource, options: OpenImageOptions = {}): GuestOpener {
   // The header and snapshot table, read once for every state opened (an image of thousands of
   // snapshots would otherwise decode its table once per state).
-  let known: Promise<{ info: Qcow2Info; snapshots: SnapshotTable } | undefined> | undefined;
-  return async (state) => {
+  let read: Promise<KnownImage | undefined> | undefined;
+  return async (state, known) => {
     if (state.kind !== "backing") {
       // Unreadable: each open then fails as it always did, with its own error.
-      known ??= (async () => {
-        const info = await inspect(source);
-        return { info, snapshots: await readSnapshots(source, info) };
-      })().catch(() => undefined);
-      const facts = await known;
+      read ??=
+        known === undefined
+          ? (async () => {
+              const info = await inspect(source);
+              return { info, snapshots: await readSnapshots(source, info) };
+            })().catch(() => undefined)
+          : undefined;
+      const facts = known ?? (await read);
       const image = await Qcow2Image.open(borrowed(source), {
         ...options,
         ...(facts === undefined ? {} : { known: facts }),

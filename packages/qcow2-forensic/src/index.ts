@@ -48,6 +48,7 @@ export {
   type GuestDiskHandle,
   type GuestOpener,
   type GuestState,
+  type KnownImage,
   qcow2GuestOpener,
   stateLabel,
 } from "./guest-opener.js";

@@ -54,3 +54,13 @@ describe("toFindings folds as the plain way does", () => {
     }
   }
 });
+
+describe("the findings toFindings answers own their sources", () => {
+  it("no two findings, folded or not, share a source object, nor share the one given", () => {
+    const findings = toFindings(anomalies(300), ANALYZER_SOURCE, { maxFindingsPerCode: 10 });
+    expect(findings.filter((f) => f.folded !== undefined).length).toBe(2);
+    const sources = findings.map((f) => f.source);
+    expect(new Set(sources).size).toBe(sources.length);
+    expect(sources).not.toContain(ANALYZER_SOURCE);
+  });
+});

@@ -139,6 +139,12 @@ export interface CheckTableVisit {
    * the check read earlier (for another L1 table) and does not read again.
    */
   bytes: Uint8Array | null;
+  /**
+   * For an L2 table read now, the indices of its entries with a non-zero
+   * word, ascending (the check found them anyway), valid only during the
+   * call; `null` when the check did not list them.
+   */
+  nonZero?: Int32Array | null;
 }
 
 /**
@@ -598,13 +604,14 @@ class Checker {
       }
       const next = await read.next();
       if (next.done) break;
-      this.checkL2(l2Offset, next.value, active);
+      const nonZero = this.checkL2(l2Offset, next.value, active);
       this.onTable?.({
         snapshot,
         level: 2,
         l1Index: indices[k] as number,
         offset: l2Offset,
         bytes: next.value,
+        nonZero: nonZero < 0 ? null : this.nonZeroScratch.subarray(0, nonZero),
       });
     }
   }
@@ -656,7 +663,14 @@ class Checker {
     }
   }
 
-  private checkL2(l2Offset: number, table: Uint8Array, active: boolean): void {
+  /** Where {@link checkL2} lists the table's non-zero entries for `onTable` (see {@link CheckTableVisit}). */
+  private nonZeroScratch = new Int32Array(1024);
+
+  /**
+   * Checks one L2 table; answers how many of its entries have a non-zero word (listed in
+   * {@link nonZeroScratch} when `onTable` listens), or -1 when they were not listed.
+   */
+  private checkL2(l2Offset: number, table: Uint8Array, active: boolean): number {
     const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
     const entries = this.cs / this.entrySize;
     let nextContiguous = 0;
@@ -701,10 +715,20 @@ class Checker {
       if (exact !== undefined) scan.exact.set(used, exact);
       push(offset, entryOffset, owner === "data" ? 0 : size);
     };
+    const listing = words !== null && this.onTable !== undefined;
+    let listed = 0;
     for (let i = 0; i < entries; i++) {
       if (words !== null) {
         i = nextNonZero(words, i, entries, wordsPerEntry);
         if (i === entries) break;
+        if (listing) {
+          if (listed === this.nonZeroScratch.length) {
+            const bigger = new Int32Array(listed * 2);
+            bigger.set(this.nonZeroScratch);
+            this.nonZeroScratch = bigger;
+          }
+          this.nonZeroScratch[listed++] = i;
+        }
       }
       const at = i * this.entrySize;
       const hi = view.getUint32(at);
@@ -813,6 +837,7 @@ class Checker {
       this.l2Scans.set(l2Offset, scan);
       this.l2ScanNumbers += used + scan.problems.length + 1;
     }
+    return listing ? listed : -1;
   }
 
   /** QEMU's qcow2_check_bitmaps_refcounts (only when the bitmaps are consistent). */

@@ -126,15 +126,12 @@ export async function* diskChunks(
   // One buffer for each read in flight (the loop below queues one more than
   // `readAhead` before it yields), and one for each chunk the consumer holds.
   const ring = options.reuseBuffers
-    ? Array.from(
-        { length: readAhead + 1 + hold },
-        () => {
-          const size = Math.min(chunkSize, end - start);
-          return options.sharedBuffers
-            ? new Uint8Array(new SharedArrayBuffer(size))
-            : new Uint8Array(size);
-        },
-      )
+    ? Array.from({ length: readAhead + 1 + hold }, () => {
+        const size = Math.min(chunkSize, end - start);
+        return options.sharedBuffers
+          ? new Uint8Array(new SharedArrayBuffer(size))
+          : new Uint8Array(size);
+      })
     : null;
   let nextBuffer = 0;
   const read = (range: Planned): Promise<Uint8Array> => {

@@ -137,6 +137,7 @@ export class SnapshotDivergence {
       start,
       length,
       this.sparseAt(v.l1Index, y),
+      v.nonZero ?? undefined,
     );
     // A refused entry: no runs kept, and the summary leaves the snapshot to a walk.
     if (runs !== null) this.memo.set(key, runs);

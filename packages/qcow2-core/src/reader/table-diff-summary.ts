@@ -284,7 +284,8 @@ export class TableComparer {
 
   /**
    * The changed clusters of the table pair mapping `[start, start + length)`;
-   * `null` at an entry the reader would refuse.
+   * `null` at an entry the reader would refuse. `nonZeroB` and `nonZeroA`,
+   * when known, list each side's entries with a non-zero word (ascending).
    */
   compare(
     bytesA: Uint8Array,
@@ -292,6 +293,7 @@ export class TableComparer {
     start: number,
     length: number,
     nonZeroB?: Int32Array,
+    nonZeroA?: Int32Array,
   ): TableRuns | null {
     const cs = this.g.clusterSize;
     const n = Math.ceil(length / cs);
@@ -304,7 +306,7 @@ export class TableComparer {
     const wb = aligned ? new Int32Array(bytesB.buffer, bytesB.byteOffset, n * 2) : null;
     this.begin(start, length);
     if (wa !== null && wb !== null && nonZeroB !== undefined)
-      return this.compareSparse(va, vb, wa, wb, nonZeroB, n);
+      return this.compareSparse(va, vb, wa, wb, nonZeroB, n, nonZeroA);
     for (let j = 0; j < n; j++) {
       if (wa !== null && wb !== null) {
         // Entries whose words match map identically: skipped without decoding.
@@ -329,8 +331,9 @@ export class TableComparer {
 
   /**
    * {@link compare} visiting only the entries that are not zero on one side
-   * or the other: side A's found by skipping zero words, side B's given
-   * (`nonZeroB`, ascending). A sparse table is mostly zeros on both sides.
+   * or the other: side B's given (`nonZeroB`, ascending), side A's given too
+   * or found by skipping zero words. A sparse table is mostly zeros on both
+   * sides.
    */
   private compareSparse(
     va: DataView,
@@ -339,9 +342,16 @@ export class TableComparer {
     wb: Int32Array,
     nonZeroB: Int32Array,
     n: number,
+    nonZeroA: Int32Array | undefined,
   ): TableRuns | null {
     const g = this.g;
-    let ia = nextNonZero(wa, 0, n, 2);
+    let ka = 0;
+    let ia =
+      nonZeroA === undefined
+        ? nextNonZero(wa, 0, n, 2)
+        : nonZeroA.length > 0
+          ? Math.min(nonZeroA[0] as number, n)
+          : n;
     let k = 0;
     let ib = nonZeroB.length > 0 ? (nonZeroB[0] as number) : n;
     while (ia < n || ib < n) {
@@ -351,7 +361,13 @@ export class TableComparer {
           return null;
         if (!this.curA.sameBytesAs(this.curB)) this.add(j, this.curA, this.curB);
       }
-      if (ia === j) ia = nextNonZero(wa, j + 1, n, 2);
+      if (ia === j) {
+        if (nonZeroA === undefined) ia = nextNonZero(wa, j + 1, n, 2);
+        else {
+          ka++;
+          ia = ka < nonZeroA.length ? Math.min(nonZeroA[ka] as number, n) : n;
+        }
+      }
       if (ib === j) {
         k++;
         ib = k < nonZeroB.length ? (nonZeroB[k] as number) : n;
