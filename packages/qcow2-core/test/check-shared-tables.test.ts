@@ -99,6 +99,43 @@ describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", ()
     expect(qemuLines.length).toBeGreaterThan(1);
     expect(ourLines).toEqual(qemuLines.map((l) => l.trim()));
   });
+  it("a shared L2 entry pointing into metadata raises its overlap once per L1 table that points at the table", async () => {
+    const file = build("overlap.qcow2");
+    const bytes = new Uint8Array(readFileSync(file));
+    const source = memorySource(bytes, "overlap.qcow2");
+    const info = await inspect(source);
+    const { snapshots } = await readSnapshots(source, info);
+    const view = new DataView(bytes.buffer);
+    const l1 = snapshots[0]?.l1TableOffset as number;
+    let l2 = 0;
+    for (let i = 0; l2 === 0; i++) l2 = Number(view.getBigUint64(l1 + i * 8) & 0x00fffffffffffe00n);
+    let entry = l2;
+    while (view.getBigUint64(entry) === 0n) entry += 8;
+    // The entry now maps the active L1 table's cluster, as data.
+    view.setBigUint64(entry, BigInt(info.l1TableOffset));
+    writeFileSync(file, bytes);
+    // Every L1 table (active and snapshots') with an entry pointing at that L2 table.
+    const tables = [
+      { at: info.l1TableOffset, size: info.l1Size },
+      ...snapshots.map((s) => ({ at: s.l1TableOffset, size: s.l1Size })),
+    ];
+    const pointing = tables.filter(({ at, size }) =>
+      Array.from(
+        { length: size },
+        (_, i) => Number(view.getBigUint64(at + i * 8) & 0x00fffffffffffe00n) === l2,
+      ).some(Boolean),
+    ).length;
+    expect(pointing).toBeGreaterThan(2);
+
+    const qemu = qemuCheck(file);
+    const report = await ours(file);
+    expect({ ...toQemuCheckJson(report, file) }).toEqual(qemu.json);
+    const overlaps = report.problems.filter(
+      (p) => p.kind === "overlap" && p.hostOffset === info.l1TableOffset,
+    );
+    expect(overlaps.length).toBe(pointing);
+  });
+
   it("an OFLAG_COPIED mismatch in an active L2 table is reported as qemu-img reports it", async () => {
     const file = join(dir, "copied.qcow2");
     sh("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", file, "8M"]);

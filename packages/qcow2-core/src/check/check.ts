@@ -41,15 +41,20 @@ const DATA_OWNER = ownerCode("data");
 
 /**
  * What checking one L2 table did, in order, to do again for every other L1
- * table that points at it. `refs` holds triples: a reference (host offset,
- * entry offset, then 0 for a data cluster or the byte length of compressed
- * data; `exact` keeps full-width offsets above 2^53 by index into `refs`), or
- * a problem its entries raised (index into `problems`, 0, -1). Refcount overlaps and overflows are not recorded: they depend on
- * the counts so far, so replaying the references raises them again.
+ * table that points at it. `steps` lists what was counted: a whole, aligned
+ * data cluster inside the file by its cluster index (≥ 0; the common case,
+ * 4 bytes), or `-(n + 1)` for the n-th triple of `refs`. A triple is a
+ * reference (host offset, entry offset, then 0 for a data cluster or the
+ * byte length of compressed data; `exact` keeps full-width offsets above
+ * 2^53 by index into `refs`), or a problem its entries raised (index into
+ * `problems`, 0, -1). Refcount overlaps and overflows are not recorded: they
+ * depend on the counts so far, so replaying the references raises them
+ * again.
  */
 interface L2Scan {
+  steps: Int32Array;
   refs: Float64Array;
-  exact: Map<number, bigint>;
+  exact: Map<number, bigint> | null;
   problems: CheckProblem[];
 }
 /**
@@ -57,6 +62,15 @@ interface L2Scan {
  * and decoded again as QEMU does: slower, same answer.
  */
 const MAX_L2_SCAN_NUMBERS = 32 * 1024 * 1024;
+/**
+ * Numbers per block of the arena that kept scans' references live in: one
+ * allocation per block, not one per table (thousands of snapshot tables).
+ */
+const SCAN_ARENA_BLOCK = 256 * 1024;
+/** The largest cluster index a step holds (larger ones are kept as references). */
+const MAX_STEP = 0x7fffffff;
+const NO_STEPS = new Int32Array(0);
+const NO_REFS = new Float64Array(0);
 
 /**
  * Bytes of active L2 tables kept between the refcount pass and the OFLAG_COPIED
@@ -364,9 +378,12 @@ class Checker {
     exact?: bigint,
   ): void {
     const cs = this.cs;
-    if (owner === "data" && size === cs && offset % cs === 0 && offset < this.source.size) {
-      const result = this.refs.increment(offset / cs, DATA_OWNER);
-      if (result !== 0) this.incremented(offset / cs, result, "data");
+    // Below 2^53 the quotient by a power of two is exact: whole exactly when aligned (and no
+    // floating-point remainder, which costs a call per entry).
+    const k = offset / cs;
+    if (owner === "data" && size === cs && k === Math.floor(k) && offset < this.source.size) {
+      const result = this.refs.increment(k, DATA_OWNER);
+      if (result !== 0) this.incremented(k, result, "data");
       return;
     }
     this.inc(offset, size, owner, entryOffset, exact);
@@ -641,11 +658,42 @@ class Checker {
   private refScratch = new Float64Array(3 * 1024);
   /** Numbers held by {@link l2Scans}, against {@link MAX_L2_SCAN_NUMBERS}. */
   private l2ScanNumbers = 0;
+  /** Where {@link checkL2} collects a table's steps (see {@link L2Scan}). */
+  private stepScratch = new Int32Array(1024);
+  /** The arena block kept scans' steps are copied into, and how much of it is used. */
+  private arena = new Int32Array(0);
+  private arenaUsed = 0;
+
+  /**
+   * A kept copy of the first `used` steps of {@link stepScratch}: a view of
+   * the arena (off the garbage-collected heap, and one allocation for
+   * thousands of tables: fresh memory is not free), or an array of its own
+   * when larger than a block.
+   */
+  private keepSteps(used: number): Int32Array {
+    if (used > SCAN_ARENA_BLOCK) return this.stepScratch.slice(0, used);
+    if (this.arenaUsed + used > this.arena.length) {
+      this.arena = new Int32Array(SCAN_ARENA_BLOCK);
+      this.arenaUsed = 0;
+    }
+    const start = this.arenaUsed;
+    this.arena.set(this.stepScratch.subarray(0, used), start);
+    this.arenaUsed += used;
+    return this.arena.subarray(start, start + used);
+  }
 
   /** Does again what checking the table recorded in `scan` did, without reading or decoding it. */
   private replayL2(scan: L2Scan): void {
-    const refs = scan.refs;
-    for (let r = 0; r < refs.length; r += 3) {
+    const { steps, refs } = scan;
+    for (let s = 0; s < steps.length; s++) {
+      const k = steps[s] as number;
+      if (k >= 0) {
+        // What incData does for a whole, aligned data cluster inside the file.
+        const result = this.refs.increment(k, DATA_OWNER);
+        if (result !== 0) this.incremented(k, result, "data");
+        continue;
+      }
+      const r = -3 * (k + 1);
       const code = refs[r + 2] as number;
       if (code < 0) {
         this.problem(scan.problems[refs[r] as number] as CheckProblem);
@@ -658,7 +706,7 @@ class Checker {
         code === 0 ? "data" : "compressed-data",
         refs[r + 1] as number,
         // Exact offsets are kept only past 2^53, far past the end of any file.
-        offset < this.source.size ? undefined : scan.exact.get(r),
+        offset < this.source.size ? undefined : scan.exact?.get(r),
       );
     }
   }
@@ -677,10 +725,20 @@ class Checker {
     // Most entries of most tables are zero.
     const words = wordsOf(table);
     const wordsPerEntry = this.entrySize >> 2;
-    // References go to one reused buffer, copied out at the end: a growing array per table
-    // would be garbage for the collector, thousands of times over.
+    // Steps and references go to reused buffers, copied out at the end: a growing array per
+    // table would be garbage for the collector, thousands of times over.
+    let steps = 0;
     let used = 0;
+    const step = (k: number) => {
+      if (steps === this.stepScratch.length) {
+        const bigger = new Int32Array(steps * 2);
+        bigger.set(this.stepScratch);
+        this.stepScratch = bigger;
+      }
+      this.stepScratch[steps++] = k;
+    };
     const push = (a: number, b: number, c: number) => {
+      step(-(used / 3) - 1);
       if (used + 3 > this.refScratch.length) {
         const bigger = new Float64Array(this.refScratch.length * 2);
         bigger.set(this.refScratch);
@@ -690,7 +748,9 @@ class Checker {
       this.refScratch[used++] = b;
       this.refScratch[used++] = c;
     };
-    const scan: L2Scan = { refs: new Float64Array(0), exact: new Map(), problems: [] };
+    const scan: L2Scan = { steps: NO_STEPS, refs: NO_REFS, exact: null, problems: [] };
+    const cs = this.cs;
+    const fileSize = this.source.size;
     // The active table's allocated entries, for the OFLAG_COPIED pass (which then need not read
     // the table again). With a data file, offset 0 can be allocated: that pass reads the table.
     const copied: number[] | null =
@@ -712,7 +772,22 @@ class Checker {
       this.incData(offset, size, owner, entryOffset, exact);
       // A reference of no bytes counts nothing; 0 in `refs` means a whole data cluster.
       if (!record || size <= 0) return;
-      if (exact !== undefined) scan.exact.set(used, exact);
+      // incData's own fast path (a whole, aligned data cluster inside the file): its index.
+      const k = offset / cs;
+      if (
+        owner === "data" &&
+        size === cs &&
+        offset < fileSize &&
+        k === Math.floor(k) &&
+        k <= MAX_STEP
+      ) {
+        step(k);
+        return;
+      }
+      if (exact !== undefined) {
+        scan.exact ??= new Map();
+        scan.exact.set(used, exact);
+      }
       push(offset, entryOffset, owner === "data" ? 0 : size);
     };
     const listing = words !== null && this.onTable !== undefined;
@@ -808,7 +883,7 @@ class Checker {
           corruption: true,
         });
       }
-      if (offset % this.cs !== 0) {
+      if (offset / cs !== Math.floor(offset / cs)) {
         const containsData = this.extendedL2 ? bmLo !== 0 : !hasZeroFlag(lo);
         problem({
           kind: "misaligned",
@@ -833,9 +908,10 @@ class Checker {
     }
     if (record) {
       // Off the garbage-collected heap: thousands of kept scans would slow every collection.
-      scan.refs = this.refScratch.slice(0, used);
+      scan.steps = this.keepSteps(steps);
+      if (used > 0) scan.refs = this.refScratch.slice(0, used);
       this.l2Scans.set(l2Offset, scan);
-      this.l2ScanNumbers += used + scan.problems.length + 1;
+      this.l2ScanNumbers += steps + used + scan.problems.length + 1;
     }
     return listing ? listed : -1;
   }
