@@ -17,7 +17,17 @@ interface HashOptions extends ImageReadOptions {
   quiet?: boolean;
 }
 
-const CHUNK = 4 * 1024 * 1024;
+/**
+ * Chunks of 1 MiB, and zero runs from 256 KiB hashed as zeros without being
+ * read: the ring of chunk buffers is fresh memory, which costs about 4 ms per
+ * MiB to touch on the bench machine, and a sparse disk (an overlay chain, a
+ * few writes in each layer) would otherwise read and zero-fill whole 4 MiB
+ * chunks around each write through every layer. Measured against 4 MiB and
+ * whole-chunk zero runs: a 32-overlay chain 0.45 → 0.36 s, zlib and zstd
+ * 1 GiB 3.5 → 3.3 s and 4.0 → 3.6 s, a fully allocated 1 GiB the same.
+ */
+const CHUNK = 1 * 1024 * 1024;
+const MIN_ZERO_RUN = 256 * 1024;
 /**
  * A guest read over HTTP from this size on is digested on a worker thread
  * while the next chunks arrive: a socket's bytes are copied in on the main
@@ -62,6 +72,7 @@ export async function runHash(path: string, options: HashOptions, io: Io): Promi
       const chunks = image.chunks({
         chunkSize: CHUNK,
         reuseBuffers: true,
+        minZeroRun: MIN_ZERO_RUN,
         ...(threaded === null ? {} : { sharedBuffers: true, holdChunks: THREAD_HOLD }),
       });
       for await (const { length, bytes } of chunks) {
