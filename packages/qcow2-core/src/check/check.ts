@@ -63,8 +63,8 @@ interface L2Scan {
  */
 const MAX_L2_SCAN_NUMBERS = 32 * 1024 * 1024;
 /**
- * Numbers per block of the arena that kept scans' references live in: one
- * allocation per block, not one per table (thousands of snapshot tables).
+ * Steps per block of the arena kept scans' steps live in: one allocation per
+ * block, not one per table (thousands of snapshot tables).
  */
 const SCAN_ARENA_BLOCK = 256 * 1024;
 /** The largest cluster index a step holds (larger ones are kept as references). */
@@ -671,6 +671,7 @@ class Checker {
    * when larger than a block.
    */
   private keepSteps(used: number): Int32Array {
+    if (used === 0) return NO_STEPS;
     if (used > SCAN_ARENA_BLOCK) return this.stepScratch.slice(0, used);
     if (this.arenaUsed + used > this.arena.length) {
       this.arena = new Int32Array(SCAN_ARENA_BLOCK);
