@@ -3,6 +3,7 @@ import { decodeFeatures } from "../src/format/features.js";
 import { decodeCompressedDescriptor, decodeL2Entry } from "../src/format/l2-entry.js";
 import { refcountAt } from "../src/format/refcount.js";
 import { splitNanoseconds } from "../src/format/snapshot-table.js";
+import { decodeString } from "../src/format/strings.js";
 
 describe("L2 entry decoding", () => {
   it("splits a compressed descriptor at bit 54 for 64 KiB clusters, as QEMU does", () => {
@@ -84,5 +85,44 @@ describe("snapshot clocks", () => {
     // 200 days of guest uptime: more nanoseconds than a double holds exactly.
     const ns = 200n * 86400n * 1_000_000_000n + 123_456_789n;
     expect(splitNanoseconds(ns)).toEqual({ sec: 200 * 86400, nsec: 123_456_789 });
+  });
+});
+
+describe("on-disk strings", () => {
+  // The platform's lossy UTF-8 decoder is the oracle; decodeString decodes ASCII itself.
+  const platform = (bytes: Uint8Array, max: number) => {
+    let view = bytes.subarray(0, Math.min(bytes.length, max));
+    const nul = view.indexOf(0);
+    if (nul >= 0) view = view.subarray(0, nul);
+    return new TextDecoder().decode(view);
+  };
+  it("decodes as the platform's UTF-8 decoder does: ASCII, controls, UTF-8, invalid bytes, a BOM, a NUL, the cap", () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const cases: Uint8Array[] = [
+      new Uint8Array(0),
+      new TextEncoder().encode("snap-01 before update"),
+      new TextEncoder().encode("\u00e9t\u00e9 \u2603 snapshot"),
+      new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0x62]),
+      new Uint8Array([0x61, 0x00, 0x62]),
+      new Uint8Array([0x61, 0xff, 0xfe, 0x62, 0xc3]),
+      new Uint8Array(2000).fill(0x41),
+    ];
+    for (let n = 0; n < 500; n++) {
+      const length = next() % 80;
+      // Mostly ASCII (controls included), sometimes any byte.
+      const wide = n % 3 === 0;
+      cases.push(Uint8Array.from({ length }, () => next() % (wide ? 256 : 128)));
+    }
+    let ascii = 0;
+    for (const bytes of cases)
+      for (const max of [0, 3, 16, 1024, 65535]) {
+        expect(decodeString(bytes, max)).toBe(platform(bytes, max));
+        if (bytes.every((b) => b < 0x80) && bytes.length > 0) ascii++;
+      }
+    expect(ascii).toBeGreaterThan(100);
   });
 });

@@ -21,6 +21,12 @@ import type { Qcow2Anomaly } from "./anomaly.js";
  */
 export const DIVERGENCE_TABLE_BUDGET = 16384;
 
+/** A guest range as a finding cites it. */
+type DiffExtentRange = { start: number; length: number };
+
+/** What a finding says past the budget. */
+const NOT_COMPUTED = { extents: null, bytes: null, first: null } as const;
+
 /** A path or state for a shell command line (quoted only when it needs it). */
 export function shellQuote(text: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
@@ -56,36 +62,45 @@ export async function auditDivergence(
   let budget = DIVERGENCE_TABLE_BUDGET;
   // Snapshots share most tables: a table pair compared for one is not compared again.
   const summarise = diffSummariesAgainst(active);
+  // One literal per finding, no spreads: an image can have thousands of snapshots.
+  const finding = (
+    s: Qcow2Snapshot,
+    m: { extents: number | null; bytes: number | null; first: DiffExtentRange | null },
+  ): Qcow2Anomaly => ({
+    code: "QCOW2-DIVERGENCE",
+    against: "snapshot",
+    id: s.id,
+    name: s.name,
+    offset: s.offset,
+    command: `qcow2-forensic diff ${image} --from ${shellQuote(`snapshot:${s.id}`)}`,
+    extents: m.extents,
+    bytes: m.bytes,
+    first: m.first,
+  });
   for (const s of real) {
-    const base = {
-      code: "QCOW2-DIVERGENCE" as const,
-      against: "snapshot" as const,
-      id: s.id,
-      name: s.name,
-      offset: s.offset,
-      command: `qcow2-forensic diff ${image} --from ${shellQuote(`snapshot:${s.id}`)}`,
-    };
     const known = learnt?.summary(s);
     if (known != null) {
       const cost = learnt?.differingTables(s) ?? 0;
       if (cost > budget) {
-        out.push({ ...base, extents: null, bytes: null, first: null });
+        out.push(finding(s, NOT_COMPUTED));
         continue;
       }
       budget -= cost;
-      out.push({ ...base, extents: known.extents, bytes: known.changedBytes, first: known.first });
+      out.push(
+        finding(s, { extents: known.extents, bytes: known.changedBytes, first: known.first }),
+      );
       continue;
     }
     const measured = await unlessUnreadable(async () => {
       // Through the active view's table cache: a table many snapshots share is read once.
       const before = await metadataView(source, info, s, { shareTablesWith: active });
       const cost = differingTables(before, active);
-      if (cost > budget) return { extents: null, bytes: null, first: null };
+      if (cost > budget) return NOT_COMPUTED;
       budget -= cost;
       return measure(summarise(before));
     });
     // A snapshot whose tables cannot be read gets no finding here: the consistency check reports them.
-    if (measured !== undefined) out.push({ ...base, ...measured });
+    if (measured !== undefined) out.push(finding(s, measured));
   }
   if (info.backingFile !== null) {
     const measured = await unlessUnreadable(() =>
