@@ -61,6 +61,24 @@ async function ours(file: string) {
   }
 }
 
+/**
+ * The image's bytes, and the first snapshot's first allocated L2 table (which later snapshots
+ * still point at) with its first non-zero entry.
+ */
+async function sharedEntry(file: string) {
+  const bytes = new Uint8Array(readFileSync(file));
+  const source = memorySource(bytes, file);
+  const info = await inspect(source);
+  const { snapshots } = await readSnapshots(source, info);
+  const view = new DataView(bytes.buffer);
+  const l1 = snapshots[0]?.l1TableOffset as number;
+  let l2 = 0;
+  for (let i = 0; l2 === 0; i++) l2 = Number(view.getBigUint64(l1 + i * 8) & 0x00fffffffffffe00n);
+  let entry = l2;
+  while (view.getBigUint64(entry) === 0n) entry += 8;
+  return { bytes, view, info, snapshots, l2, entry };
+}
+
 describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", () => {
   it("an image whose snapshots share L2 tables checks exactly as qemu-img check", async () => {
     const file = build("shared.qcow2");
@@ -73,17 +91,7 @@ describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", ()
 
   it("a reserved bit in a shared L2 entry is reported once per L1 table that points at it, as qemu-img does", async () => {
     const file = build("poked.qcow2");
-    const bytes = new Uint8Array(readFileSync(file));
-    const source = memorySource(bytes, "poked.qcow2");
-    const info = await inspect(source);
-    const { snapshots } = await readSnapshots(source, info);
-    // The first snapshot's first allocated L2 table, which later snapshots still point at.
-    const view = new DataView(bytes.buffer);
-    const l1 = snapshots[0]?.l1TableOffset as number;
-    let l2 = 0;
-    for (let i = 0; l2 === 0; i++) l2 = Number(view.getBigUint64(l1 + i * 8) & 0x00fffffffffffe00n);
-    let entry = l2;
-    while (view.getBigUint64(entry) === 0n) entry += 8;
+    const { bytes, view, entry } = await sharedEntry(file);
     poke(bytes, entry, 1, view.getUint8(entry) | 0x01); // bit 56: reserved in a standard L2 entry
     writeFileSync(file, bytes);
 
@@ -101,16 +109,7 @@ describe.skipIf(skip !== undefined)("check on L2 tables shared by snapshots", ()
   });
   it("a shared L2 entry pointing into metadata raises its overlap once per L1 table that points at the table", async () => {
     const file = build("overlap.qcow2");
-    const bytes = new Uint8Array(readFileSync(file));
-    const source = memorySource(bytes, "overlap.qcow2");
-    const info = await inspect(source);
-    const { snapshots } = await readSnapshots(source, info);
-    const view = new DataView(bytes.buffer);
-    const l1 = snapshots[0]?.l1TableOffset as number;
-    let l2 = 0;
-    for (let i = 0; l2 === 0; i++) l2 = Number(view.getBigUint64(l1 + i * 8) & 0x00fffffffffffe00n);
-    let entry = l2;
-    while (view.getBigUint64(entry) === 0n) entry += 8;
+    const { bytes, view, info, snapshots, l2, entry } = await sharedEntry(file);
     // The entry now maps the active L1 table's cluster, as data.
     view.setBigUint64(entry, BigInt(info.l1TableOffset));
     writeFileSync(file, bytes);
