@@ -72,6 +72,16 @@ const MAX_STEP = 0x7fffffff;
 const NO_STEPS = new Int32Array(0);
 const NO_REFS = new Float64Array(0);
 
+/** `scratch`, or a copy of it twice as long when `needed` elements do not fit. */
+function roomFor<T extends Int32Array | Float64Array>(scratch: T, needed: number): T {
+  if (needed <= scratch.length) return scratch;
+  const bigger = new (scratch.constructor as new (n: number) => T)(
+    Math.max(needed, scratch.length * 2),
+  );
+  bigger.set(scratch);
+  return bigger;
+}
+
 /**
  * Bytes of active L2 tables kept between the refcount pass and the OFLAG_COPIED
  * pass when reads are remote: a round trip each saved (a 4 KiB-cluster image of
@@ -368,7 +378,8 @@ class Checker {
   /**
    * {@link inc} for a data reference, a whole aligned cluster inside the file
    * counted straight (what `inc` does for it, without its general case): the
-   * reference of nearly every allocated entry of every table.
+   * reference of nearly every allocated entry of every table. Answers that
+   * cluster's index, or -1 when the reference took the general case.
    */
   private incData(
     offset: number,
@@ -376,17 +387,23 @@ class Checker {
     owner: "data" | "compressed-data",
     entryOffset: number,
     exact?: bigint,
-  ): void {
+  ): number {
     const cs = this.cs;
     // Below 2^53 the quotient by a power of two is exact: whole exactly when aligned (and no
     // floating-point remainder, which costs a call per entry).
     const k = offset / cs;
     if (owner === "data" && size === cs && k === Math.floor(k) && offset < this.source.size) {
-      const result = this.refs.increment(k, DATA_OWNER);
-      if (result !== 0) this.incremented(k, result, "data");
-      return;
+      this.countDataCluster(k);
+      return k;
     }
     this.inc(offset, size, owner, entryOffset, exact);
+    return -1;
+  }
+
+  /** One more data reference to host cluster `k`, a whole cluster inside the file. */
+  private countDataCluster(k: number): void {
+    const result = this.refs.increment(k, DATA_OWNER);
+    if (result !== 0) this.incremented(k, result, "data");
   }
 
   /** Reports what {@link RefcountAccumulator.increment} answered for cluster `k` when not 0. */
@@ -689,9 +706,7 @@ class Checker {
     for (let s = 0; s < steps.length; s++) {
       const k = steps[s] as number;
       if (k >= 0) {
-        // What incData does for a whole, aligned data cluster inside the file.
-        const result = this.refs.increment(k, DATA_OWNER);
-        if (result !== 0) this.incremented(k, result, "data");
+        this.countDataCluster(k);
         continue;
       }
       const r = -3 * (k + 1);
@@ -731,27 +746,18 @@ class Checker {
     let steps = 0;
     let used = 0;
     const step = (k: number) => {
-      if (steps === this.stepScratch.length) {
-        const bigger = new Int32Array(steps * 2);
-        bigger.set(this.stepScratch);
-        this.stepScratch = bigger;
-      }
+      this.stepScratch = roomFor(this.stepScratch, steps + 1);
       this.stepScratch[steps++] = k;
     };
     const push = (a: number, b: number, c: number) => {
       step(-(used / 3) - 1);
-      if (used + 3 > this.refScratch.length) {
-        const bigger = new Float64Array(this.refScratch.length * 2);
-        bigger.set(this.refScratch);
-        this.refScratch = bigger;
-      }
+      this.refScratch = roomFor(this.refScratch, used + 3);
       this.refScratch[used++] = a;
       this.refScratch[used++] = b;
       this.refScratch[used++] = c;
     };
     const scan: L2Scan = { steps: NO_STEPS, refs: NO_REFS, exact: null, problems: [] };
     const cs = this.cs;
-    const fileSize = this.source.size;
     // The active table's allocated entries, for the OFLAG_COPIED pass (which then need not read
     // the table again). With a data file, offset 0 can be allocated: that pass reads the table.
     const copied: number[] | null =
@@ -770,18 +776,11 @@ class Checker {
       entryOffset: number,
       exact?: bigint,
     ) => {
-      this.incData(offset, size, owner, entryOffset, exact);
+      const k = this.incData(offset, size, owner, entryOffset, exact);
       // A reference of no bytes counts nothing; 0 in `refs` means a whole data cluster.
       if (!record || size <= 0) return;
-      // incData's own fast path (a whole, aligned data cluster inside the file): its index.
-      const k = offset / cs;
-      if (
-        owner === "data" &&
-        size === cs &&
-        offset < fileSize &&
-        k === Math.floor(k) &&
-        k <= MAX_STEP
-      ) {
+      // A cluster incData counted straight is replayed by its index.
+      if (k >= 0 && k <= MAX_STEP) {
         step(k);
         return;
       }
@@ -798,11 +797,7 @@ class Checker {
         i = nextNonZero(words, i, entries, wordsPerEntry);
         if (i === entries) break;
         if (listing) {
-          if (listed === this.nonZeroScratch.length) {
-            const bigger = new Int32Array(listed * 2);
-            bigger.set(this.nonZeroScratch);
-            this.nonZeroScratch = bigger;
-          }
+          this.nonZeroScratch = roomFor(this.nonZeroScratch, listed + 1);
           this.nonZeroScratch[listed++] = i;
         }
       }
