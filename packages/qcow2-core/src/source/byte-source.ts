@@ -140,9 +140,6 @@ export async function readPadded(
   return out;
 }
 
-/** Reads up to this many bytes go through a source's synchronous read when it has one. */
-const SYNC_READ_MAX = 64 * 1024;
-
 /**
  * Fills `target` with the bytes at `position`, zero-filling past end of file
  * (as {@link readPadded}) — straight into the caller's buffer when the source
@@ -153,9 +150,6 @@ export async function readIntoPadded(
   target: Uint8Array,
   position: number,
 ): Promise<void> {
-  // A small read of a local file costs less done at once than as a round trip through libuv's
-  // thread pool: guest probes read sector by sector, state after state.
-  if (target.length <= SYNC_READ_MAX && readSmallPaddedIntoSync(source, target, position)) return;
   let n = 0;
   if (position < source.size) {
     if (source.readInto) {
