@@ -2,6 +2,7 @@ import {
   DEFAULT_MAX_FINDINGS_PER_CODE,
   type Finding,
   foldFindings,
+  isFolded,
   type Observation,
   type Source,
   sortFindings,
@@ -86,9 +87,7 @@ export function toFindings(
   const findings = anomalies.map((a) => {
     const n = kept.get(a.code) ?? 0;
     kept.set(a.code, n + 1);
-    const folds =
-      Number.isSafeInteger(max) && max > 0 && (counts.get(a.code) as number) > max && n >= max - 1;
-    if (!folds) return toFinding(observe(a), source);
+    if (!isFolded(n, counts.get(a.code) as number, max)) return toFinding(observe(a), source);
     // Its own copy of the source per code: a summary takes its head's, and callers may own theirs.
     let own = foldedSource.get(a.code);
     if (own === undefined) {

@@ -63,6 +63,25 @@ function summary(code: string, folded: readonly Finding[], total: number): Findi
   };
 }
 
+/** Whether `max` caps anything: a positive whole number (0 and anything else list every finding). */
+function folding(max: number): boolean {
+  return Number.isSafeInteger(max) && max > 0;
+}
+
+/**
+ * Whether {@link foldFindings} folds the `index`-th (from 0, in order) of
+ * `total` findings of one code into that code's summary, for cap `max`: a
+ * caller that builds findings can skip what only the summary reads.
+ *
+ * @example
+ * ```ts
+ * isFolded(99, 150, 100); // true: the 100th of 150 starts the summary
+ * ```
+ */
+export function isFolded(index: number, total: number, max: number): boolean {
+  return folding(max) && total > max && index >= max - 1;
+}
+
 /**
  * Caps the findings of each code at `max` (0 = unlimited): the first
  * `max − 1` in the given order are kept, the rest fold into one summary
@@ -78,7 +97,7 @@ function summary(code: string, folded: readonly Finding[], total: number): Findi
  * ```
  */
 export function foldFindings(findings: readonly Finding[], max: number): Finding[] {
-  if (!Number.isSafeInteger(max) || max <= 0) return [...findings];
+  if (!folding(max)) return [...findings];
   const byCode = new Map<string, Finding[]>();
   for (const f of findings) {
     const list = byCode.get(f.code);
@@ -91,7 +110,7 @@ export function foldFindings(findings: readonly Finding[], max: number): Finding
     const list = byCode.get(f.code) as Finding[];
     const index = seen.get(f.code) ?? 0;
     seen.set(f.code, index + 1);
-    if (list.length <= max || index < max - 1) out.push(f);
+    if (!isFolded(index, list.length, max)) out.push(f);
     else if (index === max - 1) out.push(summary(f.code, list.slice(max - 1), list.length));
   }
   return out;

@@ -14,7 +14,7 @@ export { PALETTE, type PaletteColor, type Pattern, type Swatch } from "./figures
 export { renderFigureSvg, renderSvgDocument } from "./figures/render-svg.js";
 export type { Category, Evidence, Finding, Folded, Source } from "./finding.js";
 export { CATEGORIES, isCategory } from "./finding.js";
-export { DEFAULT_MAX_FINDINGS_PER_CODE, foldFindings } from "./fold.js";
+export { DEFAULT_MAX_FINDINGS_PER_CODE, foldFindings, isFolded } from "./fold.js";
 export type { FieldLocation, GuestLocation, HostLocation, Location } from "./location.js";
 export {
   fieldLocation,
