@@ -12,7 +12,7 @@ import {
   type Qcow2Snapshot,
   type SnapshotDivergence,
 } from "@x/qcow2-core";
-import type { Qcow2Anomaly } from "./anomaly.js";
+import type { AnomalyOf, Qcow2Anomaly } from "./anomaly.js";
 
 /**
  * L2 tables one audit may compare across all snapshots (each costs a read on
@@ -21,11 +21,11 @@ import type { Qcow2Anomaly } from "./anomaly.js";
  */
 export const DIVERGENCE_TABLE_BUDGET = 16384;
 
-/** A guest range as a finding cites it. */
-type DiffExtentRange = { start: number; length: number };
+/** What a finding says of the divergence itself. */
+type Measured = Pick<AnomalyOf<"QCOW2-DIVERGENCE">, "extents" | "bytes" | "first">;
 
 /** What a finding says past the budget. */
-const NOT_COMPUTED = { extents: null, bytes: null, first: null } as const;
+const NOT_COMPUTED: Measured = { extents: null, bytes: null, first: null };
 
 /** A path or state for a shell command line (quoted only when it needs it). */
 export function shellQuote(text: string): string {
@@ -63,10 +63,7 @@ export async function auditDivergence(
   // Snapshots share most tables: a table pair compared for one is not compared again.
   const summarise = diffSummariesAgainst(active);
   // One literal per finding, no spreads: an image can have thousands of snapshots.
-  const finding = (
-    s: Qcow2Snapshot,
-    m: { extents: number | null; bytes: number | null; first: DiffExtentRange | null },
-  ): Qcow2Anomaly => ({
+  const finding = (s: Qcow2Snapshot, m: Measured): Qcow2Anomaly => ({
     code: "QCOW2-DIVERGENCE",
     against: "snapshot",
     id: s.id,
@@ -123,7 +120,7 @@ export async function auditDivergence(
 
 async function measure(
   summary: Promise<{ stats: DiffStats; first: DiffExtent | null }>,
-): Promise<{ extents: number; bytes: number; first: { start: number; length: number } | null }> {
+): Promise<Measured> {
   const { stats, first } = await summary;
   return {
     extents: stats.extents,
