@@ -1,10 +1,10 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
-  buildSnapshotStates,
+  buildSnapshotStatesFolder,
+  type SnapshotStatesFolder,
   type SnapshotStatesImage,
 } from "../../../fixtures/harness/snapshot-states.js";
 import {
@@ -73,15 +73,16 @@ function differing(a: DiskView, b: DiskView): number {
 }
 
 describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tables", () => {
-  const dir = mkdtempSync(join(tmpdir(), "qcow2-snapshot-divergence-"));
-  let images: SnapshotStatesImage[] = [];
+  let folder: SnapshotStatesFolder | undefined;
   beforeAll(() => {
-    images = buildSnapshotStates(dir);
+    folder = buildSnapshotStatesFolder("qcow2-snapshot-divergence-");
   }, 120_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => folder?.remove());
+  const named = (name: string) =>
+    folder?.images.find((i) => i.name === name) as SnapshotStatesImage;
 
   it("a first extent that crosses an L2 table boundary is one extent, whole", async () => {
-    const image = images.find((i) => i.name === "boundary") as SnapshotStatesImage;
+    const image = named("boundary");
     const { info, table, learnt, source } = await openLearnt(image.path);
     try {
       const active = await metadataView(source, info, null);
@@ -101,7 +102,7 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
 
   for (const name of ["varied", "v2", "boundary", "reverted"]) {
     it(`${name}: every snapshot's summary equals the walk, with and without the check`, async () => {
-      const image = images.find((i) => i.name === name) as SnapshotStatesImage;
+      const image = named(name);
       const { info, table, learnt, source } = await openLearnt(image.path);
       try {
         expect(table.snapshots.length).toBeGreaterThanOrEqual(2);
@@ -133,7 +134,7 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
   }
 
   it("the check's report is the same with the collector listening", async () => {
-    const image = images.find((i) => i.name === "varied") as SnapshotStatesImage;
+    const image = named("varied");
     const source = await openFileSource(image.path);
     try {
       const info = await inspect(source);
@@ -148,7 +149,7 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
 
   it("each L2 table read comes with exactly its entries that have a non-zero word", async () => {
     let listed = 0;
-    for (const image of images) {
+    for (const image of folder?.images ?? []) {
       const source = await openFileSource(image.path);
       try {
         const info = await inspect(source);
@@ -174,8 +175,8 @@ describe.skipIf(skip !== undefined)("snapshot divergence learnt from check's tab
   });
 
   it("a snapshot table entry the reader refuses leaves that snapshot to the walk, which refuses it too", async () => {
-    const image = images.find((i) => i.name === "varied") as SnapshotStatesImage;
-    const path = join(dir, "poked.qcow2");
+    const image = named("varied");
+    const path = join((folder as SnapshotStatesFolder).dir, "poked.qcow2");
     copyFileSync(image.path, path);
     // Find an entry of a table only the first snapshot has that differs from the active one.
     const plain = await openLearnt(image.path);

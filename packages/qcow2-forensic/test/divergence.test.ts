@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { check, inspect, readSnapshots, SnapshotDivergence } from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
-  buildSnapshotStates,
-  type SnapshotStatesImage,
+  buildSnapshotStatesFolder,
+  type SnapshotStatesFolder,
 } from "../../../fixtures/harness/snapshot-states.js";
 import { auditDivergence } from "../src/audit-divergence.js";
 
@@ -17,14 +14,14 @@ import { auditDivergence } from "../src/audit-divergence.js";
 const skip = qemuOrSkipReason();
 
 describe.skipIf(skip !== undefined)("QCOW2-DIVERGENCE learnt during the check", () => {
-  const dir = mkdtempSync(join(tmpdir(), "qcow2-divergence-"));
-  let images: SnapshotStatesImage[] = [];
+  let folder: SnapshotStatesFolder | undefined;
   beforeAll(() => {
-    images = buildSnapshotStates(dir);
+    folder = buildSnapshotStatesFolder("qcow2-divergence-");
   }, 120_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => folder?.remove());
 
   it("every image: the same findings as measuring each snapshot anew", async () => {
+    const images = folder?.images ?? [];
     expect(images.length).toBeGreaterThan(0);
     for (const image of images) {
       const source = await openFileSource(image.path);

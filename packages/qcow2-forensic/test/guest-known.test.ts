@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ByteSource } from "@x/qcow2-core";
 import { openFileSource } from "@x/qcow2-core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { qemuOrSkipReason } from "../../../fixtures/harness/index.js";
 import {
-  buildSnapshotStates,
-  type SnapshotStatesImage,
+  buildSnapshotStatesFolder,
+  type SnapshotStatesFolder,
 } from "../../../fixtures/harness/snapshot-states.js";
 import {
   examineImage,
@@ -45,14 +42,14 @@ function recording(source: ByteSource, reads: Array<[number, number]>): ByteSour
 const NOW = new Date("2030-01-01T00:00:00Z");
 
 describe.skipIf(skip !== undefined)("the guest opener and the audit's snapshot table", () => {
-  const dir = mkdtempSync(join(tmpdir(), "qcow2-guest-known-"));
-  let images: SnapshotStatesImage[] = [];
+  let folder: SnapshotStatesFolder | undefined;
   beforeAll(() => {
-    images = buildSnapshotStates(dir);
+    folder = buildSnapshotStatesFolder("qcow2-guest-known-");
   }, 120_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => folder?.remove());
 
   it("every state opens with the table the audit read, and the findings are unchanged", async () => {
+    const images = folder?.images ?? [];
     expect(images.length).toBeGreaterThan(0);
     for (const image of images) {
       const source = await openFileSource(image.path);
